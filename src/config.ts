@@ -4,8 +4,7 @@ export type ExportFormat = 'json' | 'ndjson' | 'csv';
 export type Compression = 'none' | 'gzip';
 
 export type GraphCredentialSource =
-  | { kind: 'secret'; secretName: string }
-  | { kind: 'certificate'; certificateName: string };
+  { kind: 'secret'; secretName: string } | { kind: 'certificate'; certificateName: string };
 
 export interface ExportConfig {
   keyVaultUrl: string;
@@ -64,7 +63,7 @@ export const SETTINGS = {
   GRAPH_AUTHORITY_HOST: { required: false, example: DEFAULT_AUTHORITY_HOST },
   EXPORT_SCHEDULE: { required: false, example: DEFAULT_SCHEDULE },
   EXPORT_SELECT: { required: false, example: DEFAULT_SELECT.join(',') },
-  EXPORT_FILTER: { required: false, example: "accountEnabled eq true" },
+  EXPORT_FILTER: { required: false, example: 'accountEnabled eq true' },
   EXPORT_FORMAT: { required: false, example: 'json' },
   EXPORT_COMPRESS: { required: false, example: 'none' },
   EXPORT_CONTAINER: { required: false, example: DEFAULT_CONTAINER },
@@ -118,13 +117,13 @@ export function loadConfig(env: Env): ExportConfig {
     "the vault's URL, such as https://kv-entra-export.vault.azure.net",
   );
 
-  const tenantId = required('GRAPH_TENANT_ID', "the directory (tenant) ID of the app registration") ?? '';
+  const tenantId = required('GRAPH_TENANT_ID', 'the directory (tenant) ID of the app registration') ?? '';
   if (tenantId && !GUID.test(tenantId) && !DOMAIN.test(tenantId)) {
     problems.push(
       `GRAPH_TENANT_ID must be the tenant's GUID or one of its domains (contoso.onmicrosoft.com); got "${tenantId}".`,
     );
   }
-  const clientId = required('GRAPH_CLIENT_ID', "the application (client) ID of the app registration") ?? '';
+  const clientId = required('GRAPH_CLIENT_ID', 'the application (client) ID of the app registration') ?? '';
   if (clientId && !GUID.test(clientId)) {
     problems.push(`GRAPH_CLIENT_ID must be the application (client) ID, a GUID; got "${clientId}".`);
   }
@@ -258,7 +257,8 @@ function hasStorageConnection(env: Env): boolean {
 }
 
 const NCRONTAB_FIELDS = ['second', 'minute', 'hour', 'day of month', 'month', 'day of week'] as const;
-const NCRONTAB_FIELD = /^(?:\*|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:\/\d+)?(?:,(?:\*|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:\/\d+)?)*$/;
+const NCRONTAB_FIELD =
+  /^(?:\*|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:\/\d+)?(?:,(?:\*|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:\/\d+)?)*$/;
 
 /** Returns why a schedule is not a 6-field NCRONTAB expression, or undefined when it is one. */
 export function describeNcrontabProblem(schedule: string): string | undefined {

@@ -31,11 +31,14 @@ export function certificatePemFromKeyVault(
 }
 
 function unreadable(certificateName: string, format: string, reason: string, cause?: unknown): ExportError {
-  return new ExportError(`Key Vault certificate "${certificateName}" could not be read as ${format}: ${reason}.`, {
-    remedy:
-      'Import the certificate with its private key, and keep its policy exportable (keyProperties.exportable = true) so Key Vault returns the key.',
-    cause,
-  });
+  return new ExportError(
+    `Key Vault certificate "${certificateName}" could not be read as ${format}: ${reason}.`,
+    {
+      remedy:
+        'Import the certificate with its private key, and keep its policy exportable (keyProperties.exportable = true) so Key Vault returns the key.',
+      cause,
+    },
+  );
 }
 
 function pemFromPkcs12(base64: string, certificateName: string): string {
@@ -45,14 +48,19 @@ function pemFromPkcs12(base64: string, certificateName: string): string {
     // Key Vault exports PFX files with an empty password.
     p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(der), '');
   } catch (error) {
-    throw unreadable(certificateName, 'PKCS#12', 'it is not a password-less PKCS#12 (PFX) file', sanitised(error));
+    throw unreadable(
+      certificateName,
+      'PKCS#12',
+      'it is not a password-less PKCS#12 (PFX) file',
+      sanitised(error),
+    );
   }
   const keyBags = [...bagsOf(p12, 'pkcs8ShroudedKeyBag'), ...bagsOf(p12, 'keyBag')];
   const certificates = bagsOf(p12, 'certBag')
     .map((bag) => bag.cert)
-    .filter((cert): cert is forge.pki.Certificate => cert !== undefined && cert !== null)
+    .filter((cert): cert is forge.pki.Certificate => cert !== undefined)
     .map((cert) => forge.pki.certificateToPem(cert));
-  const key = keyBags.map((bag) => bag.key).find((candidate) => candidate !== undefined && candidate !== null);
+  const key = keyBags.map((bag) => bag.key).find((candidate) => candidate !== undefined);
   if (key === undefined) throw unreadable(certificateName, 'PKCS#12', 'it holds no private key');
   return pairKeyWithCertificate(forge.pki.privateKeyToPem(key), certificates, certificateName, 'PKCS#12');
 }
@@ -63,7 +71,10 @@ function bagsOf(p12: forge.pkcs12.Pkcs12Pfx, bagName: 'pkcs8ShroudedKeyBag' | 'k
 }
 
 function normalisePem(pem: string, certificateName: string): string {
-  const keys = pem.match(/-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/g) ?? [];
+  const keys =
+    pem.match(
+      /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/g,
+    ) ?? [];
   const certificates = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   if (keys.length === 0) throw unreadable(certificateName, 'PEM', 'it holds no private key');
   return pairKeyWithCertificate(keys[0]!, certificates, certificateName, 'PEM');
@@ -79,7 +90,12 @@ function pairKeyWithCertificate(
   try {
     privateKey = createPrivateKey(keyPem);
   } catch (error) {
-    throw unreadable(certificateName, format, 'its private key is not a readable unencrypted key', sanitised(error));
+    throw unreadable(
+      certificateName,
+      format,
+      'its private key is not a readable unencrypted key',
+      sanitised(error),
+    );
   }
   if (certificatePems.length === 0) throw unreadable(certificateName, format, 'it holds no certificate');
   // The credential signs with the key and names the first certificate, so the leaf must lead.

@@ -1,8 +1,4 @@
-import {
-  ClientCertificateCredential,
-  ClientSecretCredential,
-  type TokenCredential,
-} from '@azure/identity';
+import { ClientCertificateCredential, ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import type { KeyVaultSecret } from '@azure/keyvault-secrets';
 
 import type { ExportConfig } from '../config.js';
@@ -18,7 +14,10 @@ export interface SecretReader {
  * Reads the app registration's credential from Key Vault and returns the Entra ID credential
  * that gets Graph tokens with it.
  */
-export async function readGraphCredential(config: ExportConfig, vault: SecretReader): Promise<TokenCredential> {
+export async function readGraphCredential(
+  config: ExportConfig,
+  vault: SecretReader,
+): Promise<TokenCredential> {
   const source = config.graphCredential;
   const name = source.kind === 'certificate' ? source.certificateName : source.secretName;
   let secret;

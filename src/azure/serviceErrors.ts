@@ -10,7 +10,11 @@ interface ServiceFailure {
 }
 
 function asFailure(error: unknown): ServiceFailure {
-  return typeof error === 'object' && error !== null ? (error as ServiceFailure) : {};
+  return typeof error === 'object' && error !== null ? error : {};
+}
+
+function codeOf(failure: ServiceFailure, fallback: string): string {
+  return typeof failure.code === 'string' ? failure.code : fallback;
 }
 
 function messageOf(error: unknown): string {
@@ -62,39 +66,47 @@ export function explainKeyVaultError(error: unknown, config: ExportConfig): Expo
   const failure = asFailure(error);
   const name = credentialName(config);
   const setting =
-    config.graphCredential.kind === 'certificate' ? 'GRAPH_CLIENT_CERTIFICATE_NAME' : 'GRAPH_CLIENT_SECRET_NAME';
+    config.graphCredential.kind === 'certificate'
+      ? 'GRAPH_CLIENT_CERTIFICATE_NAME'
+      : 'GRAPH_CLIENT_SECRET_NAME';
   const what = `${config.graphCredential.kind} "${name}" in ${config.keyVaultUrl}`;
   if (failure.name === 'CredentialUnavailableError' || failure.name === 'AggregateAuthenticationError') {
     return new ExportError(`No Azure identity was available to read the ${what}.`, {
       remedy:
-        'In Azure, give the function app a managed identity (and set AZURE_CLIENT_ID to a user-assigned identity\'s client ID); locally, run `az login` or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET.',
+        "In Azure, give the function app a managed identity (and set AZURE_CLIENT_ID to a user-assigned identity's client ID); locally, run `az login` or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET.",
       cause: error,
     });
   }
   if (failure.statusCode === 404) {
-    return new ExportError(`Key Vault has no ${what} (404 ${String(failure.code ?? 'NotFound')}).`, {
+    return new ExportError(`Key Vault has no ${what} (404 ${codeOf(failure, 'NotFound')}).`, {
       remedy: `Check ${setting} and KEY_VAULT_URL, and that the ${config.graphCredential.kind} exists and is enabled.`,
       cause: error,
     });
   }
   if (failure.statusCode === 403) {
-    return new ExportError(`Access to the ${what} was denied (403 ${String(failure.code ?? 'Forbidden')}): ${firstLine(messageOf(error))}`, {
-      remedy:
-        'Give the function\'s identity the "Key Vault Secrets User" role on the vault (RBAC vaults), or a Get secret access policy; a disabled secret must be enabled again.',
-      cause: error,
-    });
+    return new ExportError(
+      `Access to the ${what} was denied (403 ${codeOf(failure, 'Forbidden')}): ${firstLine(messageOf(error))}`,
+      {
+        remedy:
+          'Give the function\'s identity the "Key Vault Secrets User" role on the vault (RBAC vaults), or a Get secret access policy; a disabled secret must be enabled again.',
+        cause: error,
+      },
+    );
   }
   if (failure.statusCode === 401) {
     return new ExportError(`Key Vault rejected the identity's token reading the ${what} (401).`, {
-      remedy: 'Check that the vault is in the same tenant as the function\'s identity.',
+      remedy: "Check that the vault is in the same tenant as the function's identity.",
       cause: error,
     });
   }
   if (failure.name === 'AuthenticationError' || failure.name === 'AuthenticationRequiredError') {
-    return new ExportError(`The identity used for Key Vault could not sign in: ${firstLine(messageOf(error))}`, {
-      remedy: 'Check the managed identity (AZURE_CLIENT_ID) or your local `az login`.',
-      cause: error,
-    });
+    return new ExportError(
+      `The identity used for Key Vault could not sign in: ${firstLine(messageOf(error))}`,
+      {
+        remedy: 'Check the managed identity (AZURE_CLIENT_ID) or your local `az login`.',
+        cause: error,
+      },
+    );
   }
   return new ExportError(`Could not read the ${what}: ${firstLine(messageOf(error))}`, {
     remedy: 'Check KEY_VAULT_URL and that the vault is reachable from the function.',
@@ -120,27 +132,32 @@ export function explainGraphError(error: unknown, config: ExportConfig, retries:
   }
   if (status === 401) {
     return new ExportError(where, {
-      remedy: 'The token was not accepted: GRAPH_ENDPOINT and GRAPH_AUTHORITY_HOST must belong to the same cloud.',
+      remedy:
+        'The token was not accepted: GRAPH_ENDPOINT and GRAPH_AUTHORITY_HOST must belong to the same cloud.',
       cause: error,
     });
   }
   if (status === 429 || status === 503 || status === 504) {
     return new ExportError(`${where} (after ${retries} retries in this run).`, {
-      remedy: 'Graph is throttling or unavailable; nothing was written, and the timer\'s retry policy or the next run will try again.',
+      remedy:
+        "Graph is throttling or unavailable; nothing was written, and the timer's retry policy or the next run will try again.",
       cause: error,
     });
   }
   if (status === 400) {
     return new ExportError(where, {
-      remedy: 'Check EXPORT_FILTER and EXPORT_SELECT against the user resource\'s properties.',
+      remedy: "Check EXPORT_FILTER and EXPORT_SELECT against the user resource's properties.",
       cause: error,
     });
   }
   if (error instanceof SyntaxError || code === 'SyntaxError') {
-    return new ExportError(`Microsoft Graph answered GET /v1.0/users with a body that is not valid JSON: ${firstLine(message)}`, {
-      remedy: 'Nothing was written; the next run starts again.',
-      cause: error,
-    });
+    return new ExportError(
+      `Microsoft Graph answered GET /v1.0/users with a body that is not valid JSON: ${firstLine(message)}`,
+      {
+        remedy: 'Nothing was written; the next run starts again.',
+        cause: error,
+      },
+    );
   }
   return new ExportError(where, {
     remedy: 'Nothing was written; the next run starts again.',

@@ -81,5 +81,6 @@ function createCsvSerializer(columns: readonly string[]): UserSerializer {
 
 function formatArrayItem(item: unknown): string {
   if (item === null || item === undefined) return '';
-  return typeof item === 'object' ? JSON.stringify(item) : String(item);
+  if (typeof item === 'string') return item;
+  return JSON.stringify(item);
 }

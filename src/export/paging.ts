@@ -60,7 +60,8 @@ export function readPage(
   }
   const record = body as Record<string, unknown>;
   const value = record['value'];
-  if (!Array.isArray(value) || !value.every(isUser)) throw malformed('a body without a "value" array of users');
+  if (!Array.isArray(value) || !value.every(isUser))
+    throw malformed('a body without a "value" array of users');
   const nextLink = record['@odata.nextLink'];
   if (nextLink !== undefined && (typeof nextLink !== 'string' || !nextLink.startsWith('https://'))) {
     throw malformed('an @odata.nextLink that is not an https URL');

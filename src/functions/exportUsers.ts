@@ -14,8 +14,14 @@ const registration = registrationSettings(process.env);
 /** The run's four blobs, written by the host only when the handler returns. */
 export const blobOutputs: Record<keyof BlobLayout, StorageBlobOutput> = {
   latestUsers: output.storageBlob({ path: registration.layout.latestUsers, connection: STORAGE_CONNECTION }),
-  latestManifest: output.storageBlob({ path: registration.layout.latestManifest, connection: STORAGE_CONNECTION }),
-  snapshotUsers: output.storageBlob({ path: registration.layout.snapshotUsers, connection: STORAGE_CONNECTION }),
+  latestManifest: output.storageBlob({
+    path: registration.layout.latestManifest,
+    connection: STORAGE_CONNECTION,
+  }),
+  snapshotUsers: output.storageBlob({
+    path: registration.layout.snapshotUsers,
+    connection: STORAGE_CONNECTION,
+  }),
   snapshotManifest: output.storageBlob({
     path: registration.layout.snapshotManifest,
     connection: STORAGE_CONNECTION,
@@ -31,12 +37,14 @@ export interface ExportUsersDependencies {
 
 export function createExportUsersHandler(deps: ExportUsersDependencies) {
   return async function exportUsersHandler(_timer: Timer, context: InvocationContext): Promise<void> {
-    const telemetry = deps.createTelemetry(deps.env['APPLICATIONINSIGHTS_CONNECTION_STRING']?.trim() || undefined);
+    const telemetry = deps.createTelemetry(
+      deps.env['APPLICATIONINSIGHTS_CONNECTION_STRING']?.trim() || undefined,
+    );
     try {
       const config = loadConfig(deps.env);
       const result = await runExport(config, {
         connect: () => deps.connect(config),
-        now: deps.now,
+        now: () => deps.now(),
         log: { info: (message) => context.log(message) },
       });
       const manifest = manifestBytes(result.manifest);

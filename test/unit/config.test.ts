@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+
+import { DEFAULT_SELECT, describeNcrontabProblem, fileExtension, loadConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+import { CLIENT_ID, TENANT_ID, validEnv } from './validEnv.js';
+
+function problemsOf(env: Record<string, string | undefined>): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected the configuration to be rejected');
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to a minimal configuration', () => {
+    const config = loadConfig(validEnv());
+    expect(config).toMatchObject({
+      keyVaultUrl: 'https://kv-test.vault.azure.net',
+      graphCredential: { kind: 'secret', secretName: 'graph-client-secret' },
+      tenantId: TENANT_ID,
+      clientId: CLIENT_ID,
+      graphEndpoint: 'https://graph.microsoft.com',
+      authorityHost: 'https://login.microsoftonline.com',
+      schedule: '0 0 2 * * *',
+      select: DEFAULT_SELECT,
+      filter: undefined,
+      format: 'json',
+      compression: 'none',
+      container: 'entra-users',
+      appInsightsConnectionString: undefined,
+    });
+  });
+
+  it('reads a certificate credential, a national cloud, and every export option', () => {
+    const config = loadConfig(
+      validEnv({
+        GRAPH_CLIENT_SECRET_NAME: undefined,
+        GRAPH_CLIENT_CERTIFICATE_NAME: 'graph-cert',
+        GRAPH_ENDPOINT: 'https://graph.microsoft.us/',
+        GRAPH_AUTHORITY_HOST: 'https://login.microsoftonline.us',
+        GRAPH_TENANT_ID: 'contoso.onmicrosoft.us',
+        EXPORT_SELECT: 'displayName, mail,id',
+        EXPORT_FILTER: "startswith(displayName,'A')",
+        EXPORT_FORMAT: 'CSV',
+        EXPORT_COMPRESS: 'gzip',
+        EXPORT_CONTAINER: 'users-export',
+        EXPORT_SCHEDULE: '0 30 1 * * Mon-Fri',
+        EXPORT_STORAGE: undefined,
+        EXPORT_STORAGE__blobServiceUri: 'https://st.blob.core.windows.net',
+      }),
+    );
+    expect(config.graphCredential).toEqual({ kind: 'certificate', certificateName: 'graph-cert' });
+    expect(config.graphEndpoint).toBe('https://graph.microsoft.us');
+    expect(config.select).toEqual(['id', 'displayName', 'mail']);
+    expect(config.filter).toBe("startswith(displayName,'A')");
+    expect(config.format).toBe('csv');
+    expect(config.compression).toBe('gzip');
+    expect(config.container).toBe('users-export');
+    expect(fileExtension(config.format, config.compression)).toBe('csv.gz');
+  });
+
+  it('reports every problem at once, each naming its setting, before any network call', () => {
+    const problems = problemsOf({
+      KEY_VAULT_URL: 'http://kv-test.vault.azure.net',
+      GRAPH_TENANT_ID: 'not a tenant',
+      GRAPH_CLIENT_ID: '1234',
+      GRAPH_ENDPOINT: 'https://graph.microsoft.com/v1.0',
+      EXPORT_FORMAT: 'xml',
+      EXPORT_COMPRESS: 'zip',
+      EXPORT_CONTAINER: 'Bad_Container',
+      EXPORT_SELECT: 'id,display name,manager/id',
+      EXPORT_SCHEDULE: '0 2 * * *',
+    });
+    const expectations = [
+      /^KEY_VAULT_URL must be an https URL/,
+      /^GRAPH_TENANT_ID must be the tenant's GUID or one of its domains/,
+      /^GRAPH_CLIENT_ID must be the application \(client\) ID, a GUID/,
+      /^Neither GRAPH_CLIENT_CERTIFICATE_NAME nor GRAPH_CLIENT_SECRET_NAME is set/,
+      /^GRAPH_ENDPOINT must be an https URL with no path/,
+      /^EXPORT_SCHEDULE must be an NCRONTAB expression with 6 fields; "0 2 \* \* \*" has 5\. Azure Functions uses 6 fields/,
+      /^EXPORT_SELECT .*"display name", "manager\/id"/,
+      /^EXPORT_FORMAT must be one of json, ndjson, csv; got "xml"/,
+      /^EXPORT_COMPRESS must be one of none, gzip; got "zip"/,
+      /^EXPORT_CONTAINER must be a blob container name/,
+      /^EXPORT_STORAGE is missing/,
+    ];
+    expect(problems).toHaveLength(expectations.length);
+    expectations.forEach((pattern, index) => expect(problems[index]).toMatch(pattern));
+  });
+
+  it('names each missing required setting', () => {
+    expect(
+      problemsOf({ EXPORT_STORAGE: 'UseDevelopmentStorage=true', GRAPH_CLIENT_SECRET_NAME: 's' }),
+    ).toEqual([
+      expect.stringMatching(/^KEY_VAULT_URL is missing/),
+      expect.stringMatching(/^GRAPH_TENANT_ID is missing/),
+      expect.stringMatching(/^GRAPH_CLIENT_ID is missing/),
+    ]);
+  });
+
+  it('rejects a secret and a certificate set together', () => {
+    expect(problemsOf(validEnv({ GRAPH_CLIENT_CERTIFICATE_NAME: 'graph-cert' }))).toEqual([
+      expect.stringMatching(
+        /GRAPH_CLIENT_SECRET_NAME and GRAPH_CLIENT_CERTIFICATE_NAME are both set: set exactly one/,
+      ),
+    ]);
+  });
+
+  it('rejects a Key Vault name that Key Vault would not accept', () => {
+    expect(problemsOf(validEnv({ GRAPH_CLIENT_SECRET_NAME: 'graph_secret' }))).toEqual([
+      expect.stringMatching(/^GRAPH_CLIENT_SECRET_NAME must be a Key Vault object name/),
+    ]);
+  });
+
+  it('treats blank settings as unset', () => {
+    expect(loadConfig(validEnv({ EXPORT_FORMAT: '  ', EXPORT_FILTER: '' })).format).toBe('json');
+  });
+});
+
+describe('describeNcrontabProblem', () => {
+  it.each(['0 0 2 * * *', '0 */5 * * * *', '0 30 9 * * 1-5', '0 0 0 1 Jan,Jul *', '30 15 6 * * Mon'])(
+    'accepts %s',
+    (schedule) => expect(describeNcrontabProblem(schedule)).toBeUndefined(),
+  );
+
+  it('points a 5-field cron at the seconds field', () => {
+    expect(describeNcrontabProblem('0 2 * * *')).toMatch(/has 5\. .*"0 0 2 \* \* \*"/);
+  });
+
+  it('names the bad field', () => {
+    expect(describeNcrontabProblem('0 0 2? * * *')).toMatch(/invalid hour field "2\?"/);
+  });
+});

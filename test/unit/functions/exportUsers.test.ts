@@ -1,0 +1,190 @@
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+
+import { InvocationContext, type Timer } from '@azure/functions';
+import { describe, expect, it } from 'vitest';
+
+import type { RunTelemetry } from '../../../src/azure/telemetry.js';
+import type { GraphUser } from '../../../src/export/formats.js';
+import type { ExportManifest, UserDirectory } from '../../../src/export/runExport.js';
+import { blobOutputs, createExportUsersHandler } from '../../../src/functions/exportUsers.js';
+import { validEnv } from '../validEnv.js';
+
+const timer: Timer = {
+  isPastDue: false,
+  schedule: { adjustForDST: false },
+  scheduleStatus: { last: '', next: '', lastUpdated: '' },
+};
+
+function userPages(pageCount: number, perPage: number): GraphUser[][] {
+  return Array.from({ length: pageCount }, (_, page) =>
+    Array.from({ length: perPage }, (_, index) => {
+      const n = page * perPage + index;
+      return {
+        id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+        displayName: n % 7 === 0 ? `=cmd|' /C calc'!A${n}` : `Zoë, "User" ${n}`,
+        mail: n % 5 === 0 ? null : `user${n}@contoso.com`,
+        businessPhones: n % 2 ? ['+1 555 0100'] : [],
+        accountEnabled: n % 3 !== 0,
+      };
+    }),
+  );
+}
+
+function fakeDirectory(pages: GraphUser[][], failOnPage?: number): UserDirectory {
+  return {
+    retries: 2,
+    async *pages() {
+      for (const [index, page] of pages.entries()) {
+        if (index === failOnPage) throw new Error('Graph went away');
+        yield page;
+      }
+    },
+  };
+}
+
+function recordingTelemetry() {
+  const calls = { completed: [] as ExportManifest[], failed: [] as Error[], flushed: 0 };
+  const telemetry: RunTelemetry = {
+    trackCompleted: (manifest) => calls.completed.push(manifest),
+    trackFailed: (error) => calls.failed.push(error),
+    flush: async () => {
+      calls.flushed += 1;
+    },
+  };
+  return { calls, telemetry };
+}
+
+async function run(env: Record<string, string | undefined>, directory: () => Promise<UserDirectory>) {
+  const logs: string[] = [];
+  const { calls, telemetry } = recordingTelemetry();
+  const clock = [new Date('2026-11-25T02:00:00.000Z'), new Date('2026-11-25T02:00:03.250Z')];
+  const handler = createExportUsersHandler({
+    env,
+    connect: directory,
+    createTelemetry: () => telemetry,
+    now: () => clock.shift() ?? new Date('2026-11-25T02:00:09Z'),
+  });
+  const context = new InvocationContext({
+    functionName: 'exportUsers',
+    invocationId: 'test-invocation',
+    logHandler: (level, ...args) => logs.push(`${level}: ${args.map(String).join(' ')}`),
+    options: { extraOutputs: Object.values(blobOutputs) },
+  });
+  const outcome = await handler(timer, context).then(
+    () => undefined,
+    (error: unknown) => error as Error,
+  );
+  const written = (output: (typeof blobOutputs)[keyof typeof blobOutputs]) =>
+    context.extraOutputs.get(output) as Buffer | undefined;
+  return { outcome, logs, calls, written };
+}
+
+const pages = userPages(4, 25);
+const allUsers = pages.flat();
+
+describe('exportUsers handler', () => {
+  it.each([
+    ['json', 'none'],
+    ['json', 'gzip'],
+    ['ndjson', 'none'],
+    ['ndjson', 'gzip'],
+    ['csv', 'none'],
+    ['csv', 'gzip'],
+  ] as const)('exports a multi-page directory as %s with compression %s', async (format, compression) => {
+    const { outcome, written, calls } = await run(
+      validEnv({
+        EXPORT_FORMAT: format,
+        EXPORT_COMPRESS: compression,
+        EXPORT_SELECT: 'id,displayName,mail,businessPhones,accountEnabled',
+      }),
+      async () => fakeDirectory(pages),
+    );
+    expect(outcome).toBeUndefined();
+    const stored = written(blobOutputs.latestUsers)!;
+    expect(written(blobOutputs.snapshotUsers)).toBe(stored);
+    const text = (compression === 'gzip' ? gunzipSync(stored) : stored).toString('utf8');
+
+    if (format === 'json') expect(JSON.parse(text)).toEqual(allUsers);
+    if (format === 'ndjson')
+      expect(
+        text
+          .trimEnd()
+          .split('\n')
+          .map((line) => JSON.parse(line) as unknown),
+      ).toEqual(allUsers);
+    if (format === 'csv') {
+      const lines = text.split('\r\n');
+      expect(lines[0]).toBe('id,displayName,mail,businessPhones,accountEnabled');
+      expect(lines[1]).toBe(`00000000-0000-4000-8000-000000000000,'=cmd|' /C calc'!A0,,,false`);
+      expect(lines[2]).toBe(
+        '00000000-0000-4000-8000-000000000001,"Zoë, ""User"" 1",user1@contoso.com,\'+1 555 0100,true',
+      );
+      expect(lines).toHaveLength(allUsers.length + 2);
+    }
+
+    const manifest = JSON.parse(written(blobOutputs.latestManifest)!.toString('utf8')) as ExportManifest;
+    expect(written(blobOutputs.snapshotManifest)!.equals(written(blobOutputs.latestManifest)!)).toBe(true);
+    expect(manifest).toMatchObject({
+      generatedAt: '2026-11-25T02:00:03.250Z',
+      userCount: 100,
+      format,
+      compression,
+      blobName: compression === 'gzip' ? `users.${format}.gz` : `users.${format}`,
+      bytes: stored.length,
+      sha256: createHash('sha256').update(stored).digest('hex'),
+      select: ['id', 'displayName', 'mail', 'businessPhones', 'accountEnabled'],
+      filter: null,
+      pages: 4,
+      retries: 2,
+      durationMs: 3250,
+    });
+    expect(calls.completed).toEqual([manifest]);
+    expect(calls.flushed).toBe(1);
+  });
+
+  it('logs the effective settings, and one summary line', async () => {
+    const { logs } = await run(validEnv({ EXPORT_FILTER: 'accountEnabled eq true' }), async () =>
+      fakeDirectory(pages),
+    );
+    expect(logs[0]).toMatch(
+      /^information: Export starting: tenant .*client secret "graph-client-secret".*filter accountEnabled eq true/,
+    );
+    expect(logs.at(-1)).toMatch(
+      /^information: Exported 100 users in 4 pages \(2 retries\) to users\.json: \d+ bytes, sha256 [0-9a-f]{64}, 3250 ms\.$/,
+    );
+  });
+
+  it('a bad configuration fails before connecting, writes nothing, and lists every problem', async () => {
+    let connected = false;
+    const { outcome, written, calls } = await run(
+      validEnv({ GRAPH_CLIENT_ID: 'nope', EXPORT_FORMAT: 'xml' }),
+      async () => ((connected = true), fakeDirectory(pages)),
+    );
+    expect(outcome?.message).toMatch(
+      /Configuration is invalid \(2 problems\)[\s\S]*GRAPH_CLIENT_ID[\s\S]*EXPORT_FORMAT/,
+    );
+    expect(connected).toBe(false);
+    Object.values(blobOutputs).forEach((output) => expect(written(output)).toBeUndefined());
+    expect(calls.failed).toHaveLength(1);
+  });
+
+  it('a failure on a later page writes no blob at all and reports the failure', async () => {
+    const { outcome, written, calls, logs } = await run(validEnv(), async () => fakeDirectory(pages, 3));
+    expect(outcome?.message).toBe('Graph went away');
+    Object.values(blobOutputs).forEach((output) => expect(written(output)).toBeUndefined());
+    expect(calls.completed).toEqual([]);
+    expect(calls.failed.map((error) => error.message)).toEqual(['Graph went away']);
+    expect(logs.at(-1)).toMatch(
+      /^error: Export failed; nothing was written and the last export is unchanged\. Graph went away$/,
+    );
+  });
+
+  it('a failure to connect (credential, token) writes nothing', async () => {
+    const { outcome, written } = await run(validEnv(), async () => {
+      throw new Error('AADSTS7000215');
+    });
+    expect(outcome?.message).toBe('AADSTS7000215');
+    expect(written(blobOutputs.latestUsers)).toBeUndefined();
+  });
+});
