@@ -62,7 +62,10 @@ export async function runExport(config: ExportConfig, deps: RunExportDependencie
     userCount += page.length;
     await output.write(serializer.page(page));
     if (pages % PROGRESS_EVERY_PAGES === 0) {
-      deps.log.info(`Progress: ${pages} pages, ${userCount} users, ${directory.retries} retries so far.`);
+      const seconds = Math.max((deps.now().getTime() - startedAt.getTime()) / 1000, 0.001);
+      deps.log.info(
+        `Progress: ${pages} pages, ${userCount} users (${Math.round(userCount / seconds)} users/s), ${directory.retries} retries so far.`,
+      );
     }
   }
   await output.write(serializer.end());

@@ -1,0 +1,131 @@
+/**
+ * `npm run export`: runs exportUsers once, outside the Functions host.
+ *
+ * With a tenant configured (environment or local.settings.json) it exports that tenant. With none,
+ * it starts the sandbox tenant and Azurite on this machine and exports the demo directory.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { BlobServiceClient } from '@azure/storage-blob';
+
+import { startAzurite } from '../test/sandbox/azurite.js';
+import { startSandbox } from '../test/sandbox/sandbox.js';
+import { namesATenant, readSettings } from './localHost/localSettings.js';
+import { runExportOnce } from './localHost/runOnce.js';
+
+const USAGE = `Usage: npm run export [-- --users N] [-- --settings PATH]
+
+Runs the exportUsers function once, outside the Functions host, and writes its blobs.
+  --settings PATH  local.settings.json to read (default: ./local.settings.json)
+  --users N        size of the demo directory when no tenant is configured (default 2500)
+  --help           this text
+
+Settings come from the environment, then from local.settings.json "Values".
+With no tenant configured (no KEY_VAULT_URL, GRAPH_TENANT_ID, GRAPH_CLIENT_ID, ...), the export
+runs against the built-in sandbox tenant and Azurite, on this machine only.`;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      settings: { type: 'string', default: 'local.settings.json' },
+      users: { type: 'string', default: '2500' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const settings = readSettings(process.env, resolve(values.settings));
+  if (!namesATenant(settings)) {
+    const users = Number(values.users);
+    if (!Number.isInteger(users) || users < 0) throw new Error(`--users takes a whole number; got "${values.users}".`);
+    return runDemo(users);
+  }
+  return runConfigured(settings);
+}
+
+async function runConfigured(settings: Record<string, string | undefined>): Promise<number> {
+  const interactive = process.stdout.isTTY;
+  let progressShown = false;
+  const log = (level: string, message: string) => {
+    if (interactive && message.startsWith('Progress:')) {
+      process.stdout.write(`\r${message}`);
+      progressShown = true;
+      return;
+    }
+    if (progressShown) process.stdout.write('\n');
+    progressShown = false;
+    (level === 'error' ? console.error : console.log)(message);
+  };
+  try {
+    const started = Date.now();
+    const { manifest, written } = await runExportOnce(settings, log);
+    if (progressShown) process.stdout.write('\n');
+    console.log(
+      `\nExport complete: ${manifest.userCount} users, ${manifest.pages} pages, ${manifest.retries} retries, ` +
+        `${manifest.bytes} bytes (${manifest.format}${manifest.compression === 'gzip' ? ', gzip' : ''}), ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+    );
+    console.log('Blobs written:');
+    for (const blob of written) console.log(`  ${blob.path} (${blob.bytes} bytes)`);
+    return 0;
+  } catch (error) {
+    if (progressShown) process.stdout.write('\n');
+    // The handler has already logged the explained failure; this is the exit status.
+    console.error(`\nExport failed; no blob was written.${error instanceof Error && !error.message.includes('\n') ? '' : ''}`);
+    return 1;
+  }
+}
+
+async function runDemo(users: number): Promise<number> {
+  console.log(
+    `No tenant is configured, so this run uses the built-in sandbox: a local Entra ID tenant of ${users} generated users ` +
+      '(token endpoint, Key Vault, Microsoft Graph, Application Insights) and Azurite for blob storage. Nothing leaves this machine.\n',
+  );
+  const [sandbox, azurite] = await Promise.all([startSandbox({ users }), startAzurite()]);
+  try {
+    const appSettings = { ...sandbox.appSettings(), EXPORT_STORAGE: azurite.connectionString };
+    // The child trusts the sandbox's CA: NODE_EXTRA_CA_CERTS works only from a process's start.
+    const exitCode = await new Promise<number>((resolveExit, reject) => {
+      const child = spawn(process.execPath, [fileURLToPath(import.meta.url)], {
+        stdio: 'inherit',
+        env: { ...process.env, ...sandbox.processEnvironment(), ...appSettings },
+      });
+      child.once('error', reject);
+      child.once('exit', (code) => resolveExit(code ?? 1));
+    });
+    if (exitCode === 0) await describeDemoExport(azurite.connectionString, sandbox.appInsights.items.length);
+    console.log('\nThe sandbox and Azurite are stopped. To export a real tenant, configure it as the README says and run this again.');
+    return exitCode;
+  } finally {
+    await Promise.all([sandbox.stop(), azurite.stop()]);
+  }
+}
+
+async function describeDemoExport(connectionString: string, telemetryItems: number): Promise<void> {
+  const container = BlobServiceClient.fromConnectionString(connectionString).getContainerClient(
+    process.env['EXPORT_CONTAINER'] ?? 'entra-users',
+  );
+  const manifestText = (await container.getBlobClient('latest/manifest.json').downloadToBuffer()).toString('utf8');
+  const manifest = JSON.parse(manifestText) as { blobName: string; sha256: string; userCount: number };
+  const users = await container.getBlobClient(`latest/${manifest.blobName}`).downloadToBuffer();
+  const hashMatches = createHash('sha256').update(users).digest('hex') === manifest.sha256;
+  console.log(
+    `\nRead back from Azurite: latest/${manifest.blobName}, ${users.length} bytes, sha256 ${hashMatches ? 'matches' : 'DOES NOT match'} the manifest; ` +
+      `Application Insights received ${telemetryItems} telemetry item(s).`,
+  );
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,106 @@
+import { createHash } from 'node:crypto';
+
+/** A generated user: every property the product selects by default, and a few more. */
+export type SandboxUser = Record<string, unknown> & { id: string; userPrincipalName: string };
+
+export type PropertyProfile = 'small' | 'large';
+
+const GIVEN = ['Zoë', 'Seán', "D'Arcy", 'Ana María', 'Björn', '=Eve', 'Chloé', 'Łukasz', 'Ngozi', 'Sam', 'Amélie', 'José'];
+const FAMILY = ["O'Brien", 'Müller', 'García, Jr.', 'Nakamura', 'Smith "Smitty"', 'Øster', 'Núñez', 'Lee', '+Plus', '@Handle', 'Wong', '-Dash'];
+const DEPARTMENTS = ['Sales', 'R&D', 'Finance, EMEA', 'Legal "Core"', 'Support\nTier 2', '=1+1', 'People'];
+/** Characters a UPN's local part may start with: letters, digits and ' . - _ ! # ^ ~ */
+export const UPN_FIRST_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789'.-_!#^~";
+
+function uuidFor(index: number, salt: string): string {
+  const hex = createHash('sha256').update(`${salt}:${index}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** A small deterministic pseudo-random integer for a user and a purpose. */
+function pick(index: number, purpose: number, modulo: number): number {
+  let x = (index + 1) * 2654435761 + purpose * 40503;
+  x = Math.imul(x ^ (x >>> 16), 0x45d9f3b);
+  x = Math.imul(x ^ (x >>> 16), 0x45d9f3b);
+  return ((x ^ (x >>> 16)) >>> 0) % modulo;
+}
+
+/**
+ * The sandbox tenant's users, generated from their index: the same directory every time, of any
+ * size, without holding it in memory.
+ */
+export class SandboxDirectory {
+  readonly size: number;
+  readonly domain: string;
+  readonly profile: PropertyProfile;
+
+  constructor(options: { size: number; domain?: string; profile?: PropertyProfile }) {
+    this.size = options.size;
+    this.domain = options.domain ?? 'sandbox.onmicrosoft.com';
+    this.profile = options.profile ?? 'small';
+  }
+
+  user(index: number): SandboxUser {
+    const given = GIVEN[pick(index, 1, GIVEN.length)]!;
+    const family = FAMILY[pick(index, 2, FAMILY.length)]!;
+    const guest = pick(index, 3, 20) === 0;
+    const enabled = pick(index, 4, 10) !== 0;
+    const first = UPN_FIRST_CHARACTERS[pick(index, 5, UPN_FIRST_CHARACTERS.length)]!;
+    const upperCase = pick(index, 6, 3) === 0;
+    const local = `${upperCase ? first.toUpperCase() : first}${given.toLowerCase().replace(/[^a-z]/g, '')}.${index}`;
+    const userPrincipalName = guest
+      ? `${local}_fabrikam.com#EXT#@${this.domain}`
+      : `${local}@${this.domain}`;
+    const user: SandboxUser = {
+      id: uuidFor(index, 'user'),
+      displayName: index % 97 === 0 ? `${given} ${family}\n(contractor)` : `${given} ${family}`,
+      givenName: given,
+      surname: family,
+      userPrincipalName,
+      mail: pick(index, 7, 8) === 0 ? null : guest ? `${local}@fabrikam.com` : `${local}@${this.domain}`,
+      jobTitle: pick(index, 8, 5) === 0 ? null : `Engineer ${pick(index, 9, 4) + 1}`,
+      department: DEPARTMENTS[pick(index, 10, DEPARTMENTS.length)]!,
+      officeLocation: pick(index, 11, 3) === 0 ? null : `Building ${pick(index, 12, 40)}`,
+      mobilePhone: pick(index, 13, 4) === 0 ? null : `+1 425 555 ${String(index % 10000).padStart(4, '0')}`,
+      businessPhones: pick(index, 14, 3) === 0 ? [] : [`+1 206 555 ${String(index % 10000).padStart(4, '0')}`],
+      accountEnabled: enabled,
+      userType: guest ? 'Guest' : 'Member',
+      createdDateTime: new Date(Date.UTC(2015, 0, 1) + index * 60_000).toISOString().replace('.000Z', 'Z'),
+    };
+    if (this.profile === 'large') Object.assign(user, largeProperties(index));
+    return user;
+  }
+
+  *users(): Generator<SandboxUser> {
+    for (let index = 0; index < this.size; index += 1) yield this.user(index);
+  }
+}
+
+function largeProperties(index: number): Record<string, unknown> {
+  return {
+    city: `City ${pick(index, 20, 500)}`,
+    country: 'Country of Somewhere',
+    state: `State ${pick(index, 21, 50)}`,
+    streetAddress: `${pick(index, 22, 9999)} Long Street Name, Apartment ${pick(index, 23, 999)}`,
+    postalCode: String(10000 + pick(index, 24, 89999)),
+    companyName: 'Contoso Worldwide Holdings, Ltd.',
+    employeeId: `E${String(index).padStart(8, '0')}`,
+    employeeType: 'Full-time employee',
+    preferredLanguage: 'en-US',
+    usageLocation: 'US',
+    onPremisesSamAccountName: `user${index}`,
+    onPremisesSyncEnabled: pick(index, 25, 2) === 0,
+    onPremisesDistinguishedName: `CN=User ${index},OU=People,OU=Department ${pick(index, 26, 40)},DC=corp,DC=contoso,DC=com`,
+    proxyAddresses: [`SMTP:user${index}@contoso.com`, `smtp:user${index}@contoso.mail.onmicrosoft.com`],
+    otherMails: [`user${index}.alt@example.com`],
+    faxNumber: null,
+    ageGroup: null,
+    employeeHireDate: new Date(Date.UTC(2010, 0, 1) + pick(index, 27, 5000) * 86_400_000).toISOString(),
+  };
+}
+
+/** Properties the sandbox's Graph knows; anything else in $select is a 400, as in Graph. */
+export const KNOWN_PROPERTIES = new Set([
+  ...Object.keys(new SandboxDirectory({ size: 1, profile: 'large' }).user(0)),
+  'manager',
+  'signInActivity',
+]);

@@ -1,0 +1,215 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+import { type SandboxDirectory, KNOWN_PROPERTIES } from './directory.js';
+import { bearerToken, sendJson } from './http.js';
+import { compileFilter, FilterSyntaxError } from './odataFilter.js';
+import type { SandboxTenant } from './tenant.js';
+
+/** A fault the sandbox's Graph injects on one page of every listing. */
+export interface GraphFault {
+  /** 1-based page of a listing (the first page is 1). */
+  page: number;
+  kind: 'throttle' | 'unavailable' | 'reset' | 'malformed' | 'slow';
+  /** How many requests for that page it affects; Infinity for every one. Default 1. */
+  times?: number;
+  retryAfterSeconds?: number;
+  delayMs?: number;
+}
+
+export interface GraphRequestRecord {
+  path: string;
+  query: Record<string, string>;
+  page: number;
+  status: number;
+}
+
+const READ_ROLES = ['User.Read.All', 'Directory.Read.All'];
+const DEFAULT_TOP = 100;
+const MAX_TOP = 999;
+
+function graphError(response: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}) {
+  sendJson(response, status, { error: { code, message, innerError: { date: new Date().toISOString(), 'request-id': randomUUID(), 'client-request-id': randomUUID() } } }, headers);
+}
+
+/** Microsoft Graph's /v1.0/users collection over a generated directory. */
+export class SandboxGraph {
+  faults: GraphFault[] = [];
+  /** Added before every page, as a real tenant's page takes time. */
+  latencyMs = 0;
+  readonly requests: GraphRequestRecord[] = [];
+  private readonly hits = new Map<GraphFault, number>();
+  private readonly matches = new Map<string, Int32Array>();
+
+  constructor(
+    readonly tenant: SandboxTenant,
+    readonly directory: SandboxDirectory,
+    /** The origin clients use, and so the audience Graph tokens must carry. */
+    readonly origin: () => string,
+  ) {}
+
+  async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', this.origin());
+    const query = Object.fromEntries(url.searchParams);
+    const record: GraphRequestRecord = { path: url.pathname, query, page: 0, status: 0 };
+    this.requests.push(record);
+    const finish = (status: number) => (record.status = status);
+
+    const check = this.tenant.checkAccessToken(bearerToken(request), this.origin());
+    if (!check.ok) {
+      finish(401);
+      const message =
+        check.reason === 'expired' ? 'Lifetime validation failed, the token is expired.' : check.reason === 'missing' ? 'Access token is empty.' : 'Access token validation failure. Invalid audience.';
+      graphError(response, 401, 'InvalidAuthenticationToken', message);
+      return;
+    }
+    const roles = Array.isArray(check.claims['roles']) ? (check.claims['roles'] as unknown[]) : [];
+    if (!roles.some((role) => READ_ROLES.includes(String(role)))) {
+      finish(403);
+      graphError(response, 403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+      return;
+    }
+
+    if (url.pathname === '/v1.0/users/$count') {
+      if (request.headers['consistencylevel'] !== 'eventual') {
+        finish(400);
+        graphError(response, 400, 'Request_BadRequest', 'Count is not currently supported.');
+        return;
+      }
+      const matches = this.matching(query['$filter']);
+      if (matches instanceof Error) return void (finish(400), graphError(response, 400, 'Request_UnsupportedQuery', matches.message));
+      finish(200);
+      response.writeHead(200, { 'content-type': 'text/plain' });
+      response.end(String(matches.length));
+      return;
+    }
+    if (url.pathname !== '/v1.0/users') {
+      finish(400);
+      graphError(response, 400, 'Request_BadRequest', `Unsupported request in the sandbox: ${url.pathname}`);
+      return;
+    }
+
+    const top = query['$top'] === undefined ? DEFAULT_TOP : Number(query['$top']);
+    if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) {
+      finish(400);
+      graphError(response, 400, 'Request_UnsupportedQuery', `Invalid page size specified: '${query['$top'] ?? ''}'. Must be between 1 and ${MAX_TOP} inclusive.`);
+      return;
+    }
+    const select = query['$select']?.split(',').map((name) => name.trim()).filter(Boolean);
+    const unknown = select?.find((name) => !KNOWN_PROPERTIES.has(name));
+    if (unknown !== undefined) {
+      finish(400);
+      graphError(response, 400, 'Request_BadRequest', `Could not find a property named '${unknown}' on type 'Microsoft.DirectoryServices.User'.`);
+      return;
+    }
+    const matches = this.matching(query['$filter']);
+    if (matches instanceof Error) {
+      finish(400);
+      graphError(response, 400, 'Request_UnsupportedQuery', matches.message);
+      return;
+    }
+    const listing = listingKey(query);
+    const offset = readSkipToken(query['$skiptoken'], listing);
+    if (offset === undefined) {
+      finish(400);
+      graphError(response, 400, 'Directory_ExpiredPageToken', 'The specified page token value has expired and can no longer be included in your request.');
+      return;
+    }
+    const page = Math.floor(offset / top) + 1;
+    record.page = page;
+
+    if (this.latencyMs > 0) await sleep(this.latencyMs);
+    const fault = this.takeFault(page);
+    if (fault?.kind === 'slow') await sleep(fault.delayMs ?? 1000);
+    if (fault?.kind === 'reset') {
+      finish(-1);
+      request.socket.destroy();
+      return;
+    }
+    if (fault?.kind === 'throttle' || fault?.kind === 'unavailable') {
+      const status = fault.kind === 'throttle' ? 429 : 503;
+      finish(status);
+      graphError(
+        response,
+        status,
+        fault.kind === 'throttle' ? 'TooManyRequests' : 'ServiceUnavailable',
+        fault.kind === 'throttle' ? 'Too many requests.' : 'Service unavailable.',
+        { 'retry-after': String(fault.retryAfterSeconds ?? 1) },
+      );
+      return;
+    }
+    if (fault?.kind === 'malformed') {
+      finish(200);
+      response.writeHead(200, { 'content-type': 'application/json; odata.metadata=minimal' });
+      response.end('{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#users","value":[{"id":"trunc');
+      return;
+    }
+
+    const end = Math.min(offset + top, matches.length);
+    const value: Record<string, unknown>[] = [];
+    for (let position = offset; position < end; position += 1) {
+      const user = this.directory.user(matches[position]!);
+      value.push(select ? Object.fromEntries(select.map((name) => [name, user[name] ?? null])) : user);
+    }
+    const body: Record<string, unknown> = {
+      '@odata.context': `${this.origin()}/v1.0/$metadata#users${select ? `(${select.join(',')})` : ''}`,
+      value,
+    };
+    if (end < matches.length) {
+      const next = new URLSearchParams(url.searchParams);
+      next.set('$skiptoken', makeSkipToken(end, listing));
+      body['@odata.nextLink'] = `${this.origin()}/v1.0/users?${next.toString()}`;
+    }
+    finish(200);
+    sendJson(response, 200, body, { 'content-type': 'application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8' });
+  }
+
+  /** Users that match a filter, as indexes into the directory (cached per filter). */
+  private matching(filter: string | undefined): Int32Array | Error {
+    const key = filter ?? '';
+    const cached = this.matches.get(key);
+    if (cached) return cached;
+    let predicate;
+    try {
+      predicate = filter === undefined ? undefined : compileFilter(filter, KNOWN_PROPERTIES);
+    } catch (error) {
+      if (error instanceof FilterSyntaxError) return error;
+      throw error;
+    }
+    const indexes: number[] = [];
+    for (let index = 0; index < this.directory.size; index += 1) {
+      if (!predicate || predicate(this.directory.user(index))) indexes.push(index);
+    }
+    const result = Int32Array.from(indexes);
+    this.matches.set(key, result);
+    return result;
+  }
+
+  private takeFault(page: number): GraphFault | undefined {
+    const fault = this.faults.find((candidate) => candidate.page === page && (this.hits.get(candidate) ?? 0) < (candidate.times ?? 1));
+    if (fault) this.hits.set(fault, (this.hits.get(fault) ?? 0) + 1);
+    return fault;
+  }
+}
+
+function listingKey(query: Record<string, string>): string {
+  return createHash('sha256').update(`${query['$filter'] ?? ''}|${query['$top'] ?? ''}`).digest('base64url').slice(0, 12);
+}
+
+function makeSkipToken(offset: number, listing: string): string {
+  return `RFNwdAIAAQAAA${Buffer.from(JSON.stringify({ o: offset, l: listing })).toString('base64url')}`;
+}
+
+function readSkipToken(token: string | undefined, listing: string): number | undefined {
+  if (token === undefined) return 0;
+  try {
+    const parsed = JSON.parse(Buffer.from(token.slice('RFNwdAIAAQAAA'.length), 'base64url').toString('utf8')) as { o: unknown; l: unknown };
+    return parsed.l === listing && typeof parsed.o === 'number' ? parsed.o : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
