@@ -43,7 +43,8 @@ async function main(): Promise<number> {
   const settings = readSettings(process.env, resolve(values.settings));
   if (!namesATenant(settings)) {
     const users = Number(values.users);
-    if (!Number.isInteger(users) || users < 0) throw new Error(`--users takes a whole number; got "${values.users}".`);
+    if (!Number.isInteger(users) || users < 0)
+      throw new Error(`--users takes a whole number; got "${values.users}".`);
     return runDemo(users);
   }
   return runConfigured(settings);
@@ -76,7 +77,9 @@ async function runConfigured(settings: Record<string, string | undefined>): Prom
   } catch (error) {
     if (progressShown) process.stdout.write('\n');
     // The handler has already logged the explained failure; this is the exit status.
-    console.error(`\nExport failed; no blob was written.${error instanceof Error && !error.message.includes('\n') ? '' : ''}`);
+    console.error(
+      `\nExport failed; no blob was written.${error instanceof Error && !error.message.includes('\n') ? '' : ''}`,
+    );
     return 1;
   }
 }
@@ -99,7 +102,9 @@ async function runDemo(users: number): Promise<number> {
       child.once('exit', (code) => resolveExit(code ?? 1));
     });
     if (exitCode === 0) await describeDemoExport(azurite.connectionString, sandbox.appInsights.items.length);
-    console.log('\nThe sandbox and Azurite are stopped. To export a real tenant, configure it as the README says and run this again.');
+    console.log(
+      '\nThe sandbox and Azurite are stopped. To export a real tenant, configure it as the README says and run this again.',
+    );
     return exitCode;
   } finally {
     await Promise.all([sandbox.stop(), azurite.stop()]);
@@ -110,7 +115,9 @@ async function describeDemoExport(connectionString: string, telemetryItems: numb
   const container = BlobServiceClient.fromConnectionString(connectionString).getContainerClient(
     process.env['EXPORT_CONTAINER'] ?? 'entra-users',
   );
-  const manifestText = (await container.getBlobClient('latest/manifest.json').downloadToBuffer()).toString('utf8');
+  const manifestText = (await container.getBlobClient('latest/manifest.json').downloadToBuffer()).toString(
+    'utf8',
+  );
   const manifest = JSON.parse(manifestText) as { blobName: string; sha256: string; userCount: number };
   const users = await container.getBlobClient(`latest/${manifest.blobName}`).downloadToBuffer();
   const hashMatches = createHash('sha256').update(users).digest('hex') === manifest.sha256;

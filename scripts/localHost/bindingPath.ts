@@ -14,12 +14,17 @@ export function resolveBindingPath(path: string, env: Env, now: Date): string {
     }
     return value;
   });
-  return withSettings.replace(/\{([^{}:]+)(?::([^{}]+))?\}/g, (match, name: string, format: string | undefined) => {
-    const lower = name.toLowerCase();
-    if (lower === 'rand-guid') return randomUUID();
-    if (lower === 'datetime') return formatDateTime(now, format ?? "yyyy-MM-ddTHH-mm-ssZ");
-    throw new Error(`The binding path "${path}" uses ${match}, which a timer-triggered function has no value for.`);
-  });
+  return withSettings.replace(
+    /\{([^{}:]+)(?::([^{}]+))?\}/g,
+    (match, name: string, format: string | undefined) => {
+      const lower = name.toLowerCase();
+      if (lower === 'rand-guid') return randomUUID();
+      if (lower === 'datetime') return formatDateTime(now, format ?? 'yyyy-MM-ddTHH-mm-ssZ');
+      throw new Error(
+        `The binding path "${path}" uses ${match}, which a timer-triggered function has no value for.`,
+      );
+    },
+  );
 }
 
 const DOTNET_TOKENS: Record<string, (date: Date) => string> = {

@@ -11,14 +11,23 @@ export function blobServiceFor(env: Env, connection = STORAGE_CONNECTION): BlobS
   const accountName = env[`${connection}__accountName`]?.trim();
   const url = serviceUri ?? (accountName ? `https://${accountName}.blob.core.windows.net` : undefined);
   if (url === undefined) {
-    throw new Error(`Set ${connection} (a connection string) or ${connection}__blobServiceUri to say where the export goes.`);
+    throw new Error(
+      `Set ${connection} (a connection string) or ${connection}__blobServiceUri to say where the export goes.`,
+    );
   }
   const clientId = env[`${connection}__clientId`]?.trim();
-  return new BlobServiceClient(url, new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {}));
+  return new BlobServiceClient(
+    url,
+    new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {}),
+  );
 }
 
 /** Writes one blob as a blob output binding does: creating the container, replacing the blob. */
-export async function writeBindingBlob(service: BlobServiceClient, path: string, content: Buffer): Promise<void> {
+export async function writeBindingBlob(
+  service: BlobServiceClient,
+  path: string,
+  content: Buffer,
+): Promise<void> {
   const slash = path.indexOf('/');
   const container = service.getContainerClient(path.slice(0, slash));
   await container.createIfNotExists();

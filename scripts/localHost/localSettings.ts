@@ -19,7 +19,9 @@ export function readSettings(environment: Env, localSettingsPath: string): Env {
   const fromFile = Object.fromEntries(
     Object.entries(values).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
   );
-  const fromEnvironment = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== undefined));
+  const fromEnvironment = Object.fromEntries(
+    Object.entries(environment).filter(([, value]) => value !== undefined),
+  );
   return { ...fromFile, ...fromEnvironment };
 }
 

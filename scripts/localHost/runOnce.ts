@@ -28,12 +28,20 @@ const MANUAL_TIMER: Timer = {
  * Runs exportUsers once outside the Functions host, then does what the host does with its
  * blob output bindings. A failed run throws and writes nothing, as under the host.
  */
-export async function runExportOnce(settings: Env, log: (level: string, message: string) => void): Promise<RunOnceResult> {
+export async function runExportOnce(
+  settings: Env,
+  log: (level: string, message: string) => void,
+): Promise<RunOnceResult> {
   // The function module reads its binding paths from the environment when it loads.
   for (const [name, value] of Object.entries(settings)) if (value !== undefined) process.env[name] = value;
   const { exportUsers, blobOutputs, FUNCTION_NAME } = await import('../../src/functions/exportUsers.js');
 
-  const outputs = [blobOutputs.latestUsers, blobOutputs.snapshotUsers, blobOutputs.latestManifest, blobOutputs.snapshotManifest];
+  const outputs = [
+    blobOutputs.latestUsers,
+    blobOutputs.snapshotUsers,
+    blobOutputs.latestManifest,
+    blobOutputs.snapshotManifest,
+  ];
   const context = new InvocationContext({
     functionName: FUNCTION_NAME,
     invocationId: crypto.randomUUID(),
@@ -48,11 +56,14 @@ export async function runExportOnce(settings: Env, log: (level: string, message:
   // Users first, manifests last: a manifest never describes a blob that is not there yet.
   for (const output of outputs) {
     const content = context.extraOutputs.get(output);
-    if (!Buffer.isBuffer(content)) throw new Error(`${FUNCTION_NAME} returned without setting ${output.path}.`);
+    if (!Buffer.isBuffer(content))
+      throw new Error(`${FUNCTION_NAME} returned without setting ${output.path}.`);
     const path = resolveBindingPath(output.path, settings, invokedAt);
     await writeBindingBlob(service, path, content);
     written.push({ path, bytes: content.length });
   }
-  const manifest = JSON.parse((context.extraOutputs.get(blobOutputs.latestManifest) as Buffer).toString('utf8')) as ExportManifest;
+  const manifest = JSON.parse(
+    (context.extraOutputs.get(blobOutputs.latestManifest) as Buffer).toString('utf8'),
+  ) as ExportManifest;
   return { manifest, written };
 }

@@ -24,7 +24,12 @@ export class SandboxAppInsights {
     this.rawBodies.push(text);
     const trimmed = text.trim();
     const envelopes = (
-      trimmed.startsWith('[') ? JSON.parse(trimmed) : trimmed.split('\n').filter(Boolean).map((line) => JSON.parse(line) as unknown)
+      trimmed.startsWith('[')
+        ? JSON.parse(trimmed)
+        : trimmed
+            .split('\n')
+            .filter(Boolean)
+            .map((line) => JSON.parse(line) as unknown)
     ) as TelemetryEnvelope[];
     this.items.push(...envelopes);
     sendJson(response, 200, { itemsReceived: envelopes.length, itemsAccepted: envelopes.length, errors: [] });

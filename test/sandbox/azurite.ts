@@ -4,7 +4,8 @@ import { dirname, join } from 'node:path';
 
 /** The well-known Azurite development account: public, the same in every Azurite. */
 export const AZURITE_ACCOUNT = 'devstoreaccount1';
-export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+export const AZURITE_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 export interface Azurite {
   blobEndpoint: string;
@@ -18,7 +19,17 @@ export async function startAzurite(): Promise<Azurite> {
   const main = join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'blob', 'main.js');
   const child: ChildProcess = spawn(
     process.execPath,
-    [main, '--blobHost', '127.0.0.1', '--blobPort', '0', '--inMemoryPersistence', '--silent', '--skipApiVersionCheck', '--loose'],
+    [
+      main,
+      '--blobHost',
+      '127.0.0.1',
+      '--blobPort',
+      '0',
+      '--inMemoryPersistence',
+      '--silent',
+      '--skipApiVersionCheck',
+      '--loose',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const port = await new Promise<number>((resolve, reject) => {
@@ -47,7 +58,10 @@ export async function startAzurite(): Promise<Azurite> {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
+      // Azurite holds keep-alive sockets open for a while; in memory it has nothing to save.
+      const kill = setTimeout(() => child.kill('SIGKILL'), 1000);
       await exited;
+      clearTimeout(kill);
     },
   };
 }

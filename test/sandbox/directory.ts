@@ -5,8 +5,34 @@ export type SandboxUser = Record<string, unknown> & { id: string; userPrincipalN
 
 export type PropertyProfile = 'small' | 'large';
 
-const GIVEN = ['Zoë', 'Seán', "D'Arcy", 'Ana María', 'Björn', '=Eve', 'Chloé', 'Łukasz', 'Ngozi', 'Sam', 'Amélie', 'José'];
-const FAMILY = ["O'Brien", 'Müller', 'García, Jr.', 'Nakamura', 'Smith "Smitty"', 'Øster', 'Núñez', 'Lee', '+Plus', '@Handle', 'Wong', '-Dash'];
+const GIVEN = [
+  'Zoë',
+  'Seán',
+  "D'Arcy",
+  'Ana María',
+  'Björn',
+  '=Eve',
+  'Chloé',
+  'Łukasz',
+  'Ngozi',
+  'Sam',
+  'Amélie',
+  'José',
+];
+const FAMILY = [
+  "O'Brien",
+  'Müller',
+  'García, Jr.',
+  'Nakamura',
+  'Smith "Smitty"',
+  'Øster',
+  'Núñez',
+  'Lee',
+  '+Plus',
+  '@Handle',
+  'Wong',
+  '-Dash',
+];
 const DEPARTMENTS = ['Sales', 'R&D', 'Finance, EMEA', 'Legal "Core"', 'Support\nTier 2', '=1+1', 'People'];
 /** Characters a UPN's local part may start with: letters, digits and ' . - _ ! # ^ ~ */
 export const UPN_FIRST_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789'.-_!#^~";
@@ -47,9 +73,7 @@ export class SandboxDirectory {
     const first = UPN_FIRST_CHARACTERS[pick(index, 5, UPN_FIRST_CHARACTERS.length)]!;
     const upperCase = pick(index, 6, 3) === 0;
     const local = `${upperCase ? first.toUpperCase() : first}${given.toLowerCase().replace(/[^a-z]/g, '')}.${index}`;
-    const userPrincipalName = guest
-      ? `${local}_fabrikam.com#EXT#@${this.domain}`
-      : `${local}@${this.domain}`;
+    const userPrincipalName = guest ? `${local}_fabrikam.com#EXT#@${this.domain}` : `${local}@${this.domain}`;
     const user: SandboxUser = {
       id: uuidFor(index, 'user'),
       displayName: index % 97 === 0 ? `${given} ${family}\n(contractor)` : `${given} ${family}`,
@@ -61,7 +85,8 @@ export class SandboxDirectory {
       department: DEPARTMENTS[pick(index, 10, DEPARTMENTS.length)]!,
       officeLocation: pick(index, 11, 3) === 0 ? null : `Building ${pick(index, 12, 40)}`,
       mobilePhone: pick(index, 13, 4) === 0 ? null : `+1 425 555 ${String(index % 10000).padStart(4, '0')}`,
-      businessPhones: pick(index, 14, 3) === 0 ? [] : [`+1 206 555 ${String(index % 10000).padStart(4, '0')}`],
+      businessPhones:
+        pick(index, 14, 3) === 0 ? [] : [`+1 206 555 ${String(index % 10000).padStart(4, '0')}`],
       accountEnabled: enabled,
       userType: guest ? 'Guest' : 'Member',
       createdDateTime: new Date(Date.UTC(2015, 0, 1) + index * 60_000).toISOString().replace('.000Z', 'Z'),

@@ -46,7 +46,13 @@ export async function handleEntraRequest(
     return;
   }
   if (tenantSegment !== tenant.tenantId) {
-    aadError(response, 400, 'invalid_request', 90002, `Tenant '${tenantSegment ?? ''}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
+    aadError(
+      response,
+      400,
+      'invalid_request',
+      90002,
+      `Tenant '${tenantSegment ?? ''}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+    );
     return;
   }
   if (request.method === 'GET' && path === 'v2.0/.well-known/openid-configuration') {
@@ -74,7 +80,13 @@ export async function handleEntraRequest(
     return;
   }
   if (!app) {
-    aadError(response, 400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${tenant.tenantId}'. This can happen if the application has not been installed by the administrator of the tenant.`);
+    aadError(
+      response,
+      400,
+      'unauthorized_client',
+      700016,
+      `Application with identifier '${clientId}' was not found in the directory '${tenant.tenantId}'. This can happen if the application has not been installed by the administrator of the tenant.`,
+    );
     return;
   }
   const tokenEndpoint = `https://${LOGIN_HOST}/${tenant.tenantId}/oauth2/v2.0/token`;
@@ -87,7 +99,13 @@ export async function handleEntraRequest(
   }
   const scope = (form.get('scope') ?? '').split(' ').find((item) => item.endsWith('/.default'));
   if (!scope) {
-    aadError(response, 400, 'invalid_scope', 1002012, 'The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.');
+    aadError(
+      response,
+      400,
+      'invalid_scope',
+      1002012,
+      'The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.',
+    );
     return;
   }
   const issued = tenant.issueAccessToken(app, scope.slice(0, -'/.default'.length));
@@ -121,20 +139,35 @@ function checkAssertion(
   form: URLSearchParams,
   tokenEndpoint: string,
 ): { code: number; text: string } | undefined {
-  const invalid = (reason: string) => ({ code: 700027, text: `Client assertion failed signature validation. [Reason - ${reason}]` });
-  if (form.get('client_assertion_type') !== ASSERTION_TYPE) return invalid('Unsupported client_assertion_type.');
+  const invalid = (reason: string) => ({
+    code: 700027,
+    text: `Client assertion failed signature validation. [Reason - ${reason}]`,
+  });
+  if (form.get('client_assertion_type') !== ASSERTION_TYPE)
+    return invalid('Unsupported client_assertion_type.');
   const jwt = decodeJwt(form.get('client_assertion') ?? '');
   if (!jwt) return invalid('The assertion is not a JWT.');
   const thumbprint = jwt.header['x5t#S256'];
   const certificate = app.certificates.find(
-    (pem) => Buffer.from(new X509Certificate(pem).fingerprint256.replace(/:/g, ''), 'hex').toString('base64url') === thumbprint,
+    (pem) =>
+      Buffer.from(new X509Certificate(pem).fingerprint256.replace(/:/g, ''), 'hex').toString('base64url') ===
+      thumbprint,
   );
-  if (!certificate) return invalid(`The key was not found., Thumbprint of key used by client: '${String(thumbprint)}'`);
+  if (!certificate)
+    return invalid(`The key was not found., Thumbprint of key used by client: '${String(thumbprint)}'`);
   if (!verifyPs256(jwt, certificate)) return invalid('The signature is not valid.');
   const { aud, iss, sub, exp, nbf } = jwt.claims;
   const now = Date.now() / 1000;
-  if (aud !== tokenEndpoint) return { code: 700212, text: `No matching federated identity record found for presented assertion audience '${String(aud)}'.` };
-  if (iss !== app.clientId || sub !== app.clientId) return { code: 700021, text: 'Client assertion application identifier doesn\'t match \'client_id\' parameter.' };
+  if (aud !== tokenEndpoint)
+    return {
+      code: 700212,
+      text: `No matching federated identity record found for presented assertion audience '${String(aud)}'.`,
+    };
+  if (iss !== app.clientId || sub !== app.clientId)
+    return {
+      code: 700021,
+      text: "Client assertion application identifier doesn't match 'client_id' parameter.",
+    };
   if (typeof exp !== 'number' || exp <= now || (typeof nbf === 'number' && nbf > now + 300)) {
     return { code: 700024, text: 'Client assertion is not within its valid time range.' };
   }

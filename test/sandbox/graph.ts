@@ -28,8 +28,29 @@ const READ_ROLES = ['User.Read.All', 'Directory.Read.All'];
 const DEFAULT_TOP = 100;
 const MAX_TOP = 999;
 
-function graphError(response: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}) {
-  sendJson(response, status, { error: { code, message, innerError: { date: new Date().toISOString(), 'request-id': randomUUID(), 'client-request-id': randomUUID() } } }, headers);
+function graphError(
+  response: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+) {
+  sendJson(
+    response,
+    status,
+    {
+      error: {
+        code,
+        message,
+        innerError: {
+          date: new Date().toISOString(),
+          'request-id': randomUUID(),
+          'client-request-id': randomUUID(),
+        },
+      },
+    },
+    headers,
+  );
 }
 
 /** Microsoft Graph's /v1.0/users collection over a generated directory. */
@@ -59,14 +80,23 @@ export class SandboxGraph {
     if (!check.ok) {
       finish(401);
       const message =
-        check.reason === 'expired' ? 'Lifetime validation failed, the token is expired.' : check.reason === 'missing' ? 'Access token is empty.' : 'Access token validation failure. Invalid audience.';
+        check.reason === 'expired'
+          ? 'Lifetime validation failed, the token is expired.'
+          : check.reason === 'missing'
+            ? 'Access token is empty.'
+            : 'Access token validation failure. Invalid audience.';
       graphError(response, 401, 'InvalidAuthenticationToken', message);
       return;
     }
     const roles = Array.isArray(check.claims['roles']) ? (check.claims['roles'] as unknown[]) : [];
     if (!roles.some((role) => READ_ROLES.includes(String(role)))) {
       finish(403);
-      graphError(response, 403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+      graphError(
+        response,
+        403,
+        'Authorization_RequestDenied',
+        'Insufficient privileges to complete the operation.',
+      );
       return;
     }
 
@@ -77,7 +107,8 @@ export class SandboxGraph {
         return;
       }
       const matches = this.matching(query['$filter']);
-      if (matches instanceof Error) return void (finish(400), graphError(response, 400, 'Request_UnsupportedQuery', matches.message));
+      if (matches instanceof Error)
+        return void (finish(400), graphError(response, 400, 'Request_UnsupportedQuery', matches.message));
       finish(200);
       response.writeHead(200, { 'content-type': 'text/plain' });
       response.end(String(matches.length));
@@ -92,14 +123,27 @@ export class SandboxGraph {
     const top = query['$top'] === undefined ? DEFAULT_TOP : Number(query['$top']);
     if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) {
       finish(400);
-      graphError(response, 400, 'Request_UnsupportedQuery', `Invalid page size specified: '${query['$top'] ?? ''}'. Must be between 1 and ${MAX_TOP} inclusive.`);
+      graphError(
+        response,
+        400,
+        'Request_UnsupportedQuery',
+        `Invalid page size specified: '${query['$top'] ?? ''}'. Must be between 1 and ${MAX_TOP} inclusive.`,
+      );
       return;
     }
-    const select = query['$select']?.split(',').map((name) => name.trim()).filter(Boolean);
+    const select = query['$select']
+      ?.split(',')
+      .map((name) => name.trim())
+      .filter(Boolean);
     const unknown = select?.find((name) => !KNOWN_PROPERTIES.has(name));
     if (unknown !== undefined) {
       finish(400);
-      graphError(response, 400, 'Request_BadRequest', `Could not find a property named '${unknown}' on type 'Microsoft.DirectoryServices.User'.`);
+      graphError(
+        response,
+        400,
+        'Request_BadRequest',
+        `Could not find a property named '${unknown}' on type 'Microsoft.DirectoryServices.User'.`,
+      );
       return;
     }
     const matches = this.matching(query['$filter']);
@@ -112,7 +156,12 @@ export class SandboxGraph {
     const offset = readSkipToken(query['$skiptoken'], listing);
     if (offset === undefined) {
       finish(400);
-      graphError(response, 400, 'Directory_ExpiredPageToken', 'The specified page token value has expired and can no longer be included in your request.');
+      graphError(
+        response,
+        400,
+        'Directory_ExpiredPageToken',
+        'The specified page token value has expired and can no longer be included in your request.',
+      );
       return;
     }
     const page = Math.floor(offset / top) + 1;
@@ -141,7 +190,9 @@ export class SandboxGraph {
     if (fault?.kind === 'malformed') {
       finish(200);
       response.writeHead(200, { 'content-type': 'application/json; odata.metadata=minimal' });
-      response.end('{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#users","value":[{"id":"trunc');
+      response.end(
+        '{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#users","value":[{"id":"trunc',
+      );
       return;
     }
 
@@ -161,7 +212,9 @@ export class SandboxGraph {
       body['@odata.nextLink'] = `${this.origin()}/v1.0/users?${next.toString()}`;
     }
     finish(200);
-    sendJson(response, 200, body, { 'content-type': 'application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8' });
+    sendJson(response, 200, body, {
+      'content-type': 'application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8',
+    });
   }
 
   /** Users that match a filter, as indexes into the directory (cached per filter). */
@@ -186,14 +239,19 @@ export class SandboxGraph {
   }
 
   private takeFault(page: number): GraphFault | undefined {
-    const fault = this.faults.find((candidate) => candidate.page === page && (this.hits.get(candidate) ?? 0) < (candidate.times ?? 1));
+    const fault = this.faults.find(
+      (candidate) => candidate.page === page && (this.hits.get(candidate) ?? 0) < (candidate.times ?? 1),
+    );
     if (fault) this.hits.set(fault, (this.hits.get(fault) ?? 0) + 1);
     return fault;
   }
 }
 
 function listingKey(query: Record<string, string>): string {
-  return createHash('sha256').update(`${query['$filter'] ?? ''}|${query['$top'] ?? ''}`).digest('base64url').slice(0, 12);
+  return createHash('sha256')
+    .update(`${query['$filter'] ?? ''}|${query['$top'] ?? ''}`)
+    .digest('base64url')
+    .slice(0, 12);
 }
 
 function makeSkipToken(offset: number, listing: string): string {
@@ -203,7 +261,9 @@ function makeSkipToken(offset: number, listing: string): string {
 function readSkipToken(token: string | undefined, listing: string): number | undefined {
   if (token === undefined) return 0;
   try {
-    const parsed = JSON.parse(Buffer.from(token.slice('RFNwdAIAAQAAA'.length), 'base64url').toString('utf8')) as { o: unknown; l: unknown };
+    const parsed = JSON.parse(
+      Buffer.from(token.slice('RFNwdAIAAQAAA'.length), 'base64url').toString('utf8'),
+    ) as { o: unknown; l: unknown };
     return parsed.l === listing && typeof parsed.o === 'number' ? parsed.o : undefined;
   } catch {
     return undefined;

@@ -35,7 +35,10 @@ export function decodeJwt(token: string): DecodedJwt | undefined {
 }
 
 export function verifyRs256(jwt: DecodedJwt, publicKey: KeyObject): boolean {
-  return jwt.header['alg'] === 'RS256' && createVerify('sha256').update(jwt.signingInput).verify(publicKey, jwt.signature);
+  return (
+    jwt.header['alg'] === 'RS256' &&
+    createVerify('sha256').update(jwt.signingInput).verify(publicKey, jwt.signature)
+  );
 }
 
 /** The client assertion MSAL signs for certificate credentials: PS256, salt length 32. */

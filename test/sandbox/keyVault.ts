@@ -25,7 +25,11 @@ export class SandboxKeyVault {
   }
 
   set(name: string, entry: VaultEntry): void {
-    this.entries.set(name, { ...entry, version: randomBytes(16).toString('hex'), created: Math.floor(Date.now() / 1000) });
+    this.entries.set(name, {
+      ...entry,
+      version: randomBytes(16).toString('hex'),
+      created: Math.floor(Date.now() / 1000),
+    });
   }
 
   handle(request: IncomingMessage, response: ServerResponse): void {
@@ -38,18 +42,26 @@ export class SandboxKeyVault {
         'www-authenticate': `Bearer authorization="https://${LOGIN_HOST}/${this.tenant.tenantId}", resource="${VAULT_RESOURCE}"`,
         'content-type': 'application/json; charset=utf-8',
       });
-      response.end(JSON.stringify({ error: { code: 'Unauthorized', message: 'AKV10000: Request is missing a Bearer or PoP token.' } }));
+      response.end(
+        JSON.stringify({
+          error: { code: 'Unauthorized', message: 'AKV10000: Request is missing a Bearer or PoP token.' },
+        }),
+      );
       return;
     }
     const check = this.tenant.checkAccessToken(token, VAULT_RESOURCE);
     if (!check.ok) {
-      sendJson(response, 401, { error: { code: 'Unauthorized', message: `AKV10022: Invalid audience or token (${check.reason}).` } });
+      sendJson(response, 401, {
+        error: { code: 'Unauthorized', message: `AKV10022: Invalid audience or token (${check.reason}).` },
+      });
       return;
     }
     const app = this.tenant.apps.get(String(check.claims['appid']));
     const match = /^\/secrets\/([^/]+)\/?([^/]*)$/.exec(url.pathname);
     if (request.method !== 'GET' || !match) {
-      sendJson(response, 400, { error: { code: 'BadParameter', message: 'Unsupported operation in the sandbox vault.' } });
+      sendJson(response, 400, {
+        error: { code: 'BadParameter', message: 'Unsupported operation in the sandbox vault.' },
+      });
       return;
     }
     if (!app?.vaultReader) {
@@ -66,20 +78,36 @@ export class SandboxKeyVault {
     const entry = this.entries.get(name);
     if (!entry) {
       sendJson(response, 404, {
-        error: { code: 'SecretNotFound', message: `A secret with (name/id) ${name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command.` },
+        error: {
+          code: 'SecretNotFound',
+          message: `A secret with (name/id) ${name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command.`,
+        },
       });
       return;
     }
     if (entry.enabled === false) {
-      sendJson(response, 403, { error: { code: 'Forbidden', message: 'Operation get is not allowed on a disabled secret.', innererror: { code: 'SecretDisabled' } } });
+      sendJson(response, 403, {
+        error: {
+          code: 'Forbidden',
+          message: 'Operation get is not allowed on a disabled secret.',
+          innererror: { code: 'SecretDisabled' },
+        },
+      });
       return;
     }
     sendJson(response, 200, {
       value: entry.value,
       contentType: entry.contentType,
       id: `${this.url}/secrets/${name}/${entry.version}`,
-      attributes: { enabled: true, created: entry.created, updated: entry.created, recoveryLevel: 'Recoverable+Purgeable' },
-      ...(entry.contentType?.startsWith('application/x-') ? { kid: `${this.url}/keys/${name}/${entry.version}`, managed: true } : {}),
+      attributes: {
+        enabled: true,
+        created: entry.created,
+        updated: entry.created,
+        recoveryLevel: 'Recoverable+Purgeable',
+      },
+      ...(entry.contentType?.startsWith('application/x-')
+        ? { kid: `${this.url}/keys/${name}/${entry.version}`, managed: true }
+        : {}),
     });
   }
 }

@@ -62,7 +62,9 @@ export function compileFilter(filter: string, knownProperties: ReadonlySet<strin
   const property = (): string => {
     const name = take().text;
     if (!knownProperties.has(name)) {
-      throw new FilterSyntaxError(`Property '${name}' does not exist as a declared property or extension property.`);
+      throw new FilterSyntaxError(
+        `Property '${name}' does not exist as a declared property or extension property.`,
+      );
     }
     return name;
   };
@@ -110,7 +112,9 @@ export function compileFilter(filter: string, knownProperties: ReadonlySet<strin
     const value = literal();
     if (operator === 'eq') return (user) => same(user[name], value);
     if (operator === 'ne') return (user) => !same(user[name], value);
-    throw new FilterSyntaxError(`Unsupported or invalid query filter clause specified for property '${name}' of resource 'User'.`);
+    throw new FilterSyntaxError(
+      `Unsupported or invalid query filter clause specified for property '${name}' of resource 'User'.`,
+    );
   };
   const term = (): UserPredicate => {
     let left = factor();
@@ -132,6 +136,7 @@ export function compileFilter(filter: string, knownProperties: ReadonlySet<strin
   };
 
   const predicate = expression();
-  if (at !== tokens.length) throw new FilterSyntaxError(`Invalid filter clause: unexpected '${tokens[at]!.text}'.`);
+  if (at !== tokens.length)
+    throw new FilterSyntaxError(`Invalid filter clause: unexpected '${tokens[at]!.text}'.`);
   return predicate;
 }

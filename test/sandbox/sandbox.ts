@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -56,7 +57,10 @@ export interface Sandbox {
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const tenant = new SandboxTenant();
-  const directory = new SandboxDirectory({ size: options.users ?? 2500, profile: options.profile ?? 'small' });
+  const directory = new SandboxDirectory({
+    size: options.users ?? 2500,
+    profile: options.profile ?? 'small',
+  });
   const appInsights = new SandboxAppInsights();
   const vault = new SandboxKeyVault(tenant, VAULT_HOST);
   let origin = '';
@@ -77,18 +81,27 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     vaultReader: true,
   });
   vault.set(SECRET_NAME, { value: exportAppSecret });
-  vault.set(CERTIFICATE_NAME, { value: exportAppCertificate.pkcs12Base64, contentType: 'application/x-pkcs12' });
+  vault.set(CERTIFICATE_NAME, {
+    value: exportAppCertificate.pkcs12Base64,
+    contentType: 'application/x-pkcs12',
+  });
   vault.set(PEM_CERTIFICATE_NAME, {
     value: `${exportAppCertificate.keyPem}${exportAppCertificate.certificatePem}`,
     contentType: 'application/x-pem-file',
   });
 
   const ca = createCertificateAuthority();
-  const serverCertificate = ca.issueServerCertificate(['localhost', '127.0.0.1', LOGIN_HOST, '*.vault.azure.net']);
+  const serverCertificate = ca.issueServerCertificate([
+    'localhost',
+    '127.0.0.1',
+    LOGIN_HOST,
+    '*.vault.azure.net',
+  ]);
   const workDir = mkdtempSync(join(tmpdir(), 'entra-sandbox-'));
   const caBundlePath = join(workDir, 'ca-bundle.pem');
   const inherited = process.env['NODE_EXTRA_CA_CERTS'];
-  const inheritedPem = inherited && existsSync(inherited) ? `${readFileSync(inherited, 'utf8').trim()}\n` : '';
+  const inheritedPem =
+    inherited && existsSync(inherited) ? `${readFileSync(inherited, 'utf8').trim()}\n` : '';
   writeFileSync(caBundlePath, `${inheritedPem}${ca.certificatePem}`);
 
   const route = async (request: IncomingMessage, response: ServerResponse) => {
@@ -104,11 +117,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (/^\/v2(\.1)?\/track/.test(path)) return appInsights.handle(request, response);
     sendJson(response, 404, { error: `The sandbox has nothing at ${host}${path}` });
   };
-  const server: Server = createServer({ key: serverCertificate.keyPem, cert: serverCertificate.certificatePem }, (request, response) => {
-    route(request, response).catch((error: unknown) => {
-      if (!response.headersSent) sendJson(response, 500, { error: { code: 'SandboxFailure', message: String(error) } });
-      else response.destroy();
-    });
+  const server: Server = createServer(
+    { key: serverCertificate.keyPem, cert: serverCertificate.certificatePem },
+    (request, response) => {
+      route(request, response).catch((error: unknown) => {
+        if (!response.headersSent)
+          sendJson(response, 500, { error: { code: 'SandboxFailure', message: String(error) } });
+        else response.destroy();
+      });
+    },
+  );
+  // Tunnelled TLS sockets are not tracked by closeAllConnections: stop() ends them itself.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -154,12 +177,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       AZURE_CLIENT_SECRET: functionIdentitySecret,
     }),
     stop: async () => {
-      server.closeAllConnections();
-      proxy.server.closeAllConnections();
-      await Promise.all([
-        new Promise((resolve) => server.close(resolve)),
-        new Promise((resolve) => proxy.server.close(resolve)),
-      ]);
+      const closed = new Promise((resolve) => server.close(resolve));
+      for (const socket of sockets) socket.destroy();
+      await Promise.all([closed, proxy.close()]);
       rmSync(workDir, { recursive: true, force: true });
     },
   };

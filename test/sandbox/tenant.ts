@@ -21,8 +21,7 @@ export interface SandboxApp {
 }
 
 export type TokenCheck =
-  | { ok: true; claims: Claims }
-  | { ok: false; reason: 'missing' | 'invalid' | 'expired' | 'audience' };
+  { ok: true; claims: Claims } | { ok: false; reason: 'missing' | 'invalid' | 'expired' | 'audience' };
 
 export const LOGIN_HOST = 'login.microsoftonline.com';
 export const VAULT_RESOURCE = 'https://vault.azure.net';
@@ -33,7 +32,7 @@ export class SandboxTenant {
   readonly apps = new Map<string, SandboxApp>();
   /** How long issued access tokens live; short values make tokens expire mid-run. */
   tokenLifetimeSeconds = 3600;
-  readonly issued: { clientId: string; audience: string }[] = [];
+  readonly issued: { clientId: string; audience: string; token: string }[] = [];
   private readonly signingKey: { privateKey: KeyObject; publicKey: KeyObject };
   private readonly kid = randomBytes(8).toString('hex');
 
@@ -41,12 +40,22 @@ export class SandboxTenant {
     this.signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
   }
 
-  registerApp(options: Partial<Omit<SandboxApp, 'clientId' | 'secrets'>> & { secret?: string; secretExpiresAt?: Date } = {}): SandboxApp {
+  registerApp(
+    options: Partial<Omit<SandboxApp, 'clientId' | 'secrets'>> & {
+      secret?: string;
+      secretExpiresAt?: Date;
+    } = {},
+  ): SandboxApp {
     const app: SandboxApp = {
       clientId: randomUUID(),
       displayName: options.displayName ?? 'sandbox app',
       secrets: options.secret
-        ? [{ value: options.secret, expiresAt: options.secretExpiresAt ?? new Date(Date.now() + 365 * 86_400_000) }]
+        ? [
+            {
+              value: options.secret,
+              expiresAt: options.secretExpiresAt ?? new Date(Date.now() + 365 * 86_400_000),
+            },
+          ]
         : [],
       certificates: options.certificates ?? [],
       graphRoles: options.graphRoles ?? [],
@@ -71,8 +80,9 @@ export class SandboxTenant {
       roles: audience === VAULT_RESOURCE ? [] : app.graphRoles,
       idtyp: 'app',
     };
-    this.issued.push({ clientId: app.clientId, audience });
-    return { token: signRs256(claims, this.signingKey.privateKey, this.kid), expiresIn: this.tokenLifetimeSeconds };
+    const token = signRs256(claims, this.signingKey.privateKey, this.kid);
+    this.issued.push({ clientId: app.clientId, audience, token });
+    return { token, expiresIn: this.tokenLifetimeSeconds };
   }
 
   checkAccessToken(token: string | undefined, audience: string): TokenCheck {

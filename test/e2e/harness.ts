@@ -1,0 +1,107 @@
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+
+import { type Azurite, startAzurite } from '../sandbox/azurite.js';
+import { type Sandbox, type SandboxOptions, startSandbox } from '../sandbox/sandbox.js';
+
+const RUNNER = join(import.meta.dirname, '..', '..', 'dist', 'scripts', 'export.js');
+
+export interface RunnerOutcome {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  output: string;
+}
+
+export interface Environment {
+  sandbox: Sandbox;
+  azurite: Azurite;
+  container: ContainerClient;
+  /** Runs `npm run export`'s script in a fresh process, configured for the sandbox plus overrides. */
+  runExport(overrides?: Record<string, string | undefined>): Promise<RunnerOutcome>;
+  /** Every blob in the export container, by name. */
+  blobs(): Promise<Map<string, Buffer>>;
+  /** Everything the runs printed, for scanning. */
+  allOutput: string[];
+  stop(): Promise<void>;
+}
+
+export async function startEnvironment(options: SandboxOptions = {}): Promise<Environment> {
+  const [sandbox, azurite] = await Promise.all([startSandbox(options), startAzurite()]);
+  const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(
+    'entra-users',
+  );
+  const allOutput: string[] = [];
+  return {
+    sandbox,
+    azurite,
+    container,
+    allOutput,
+    runExport: (overrides = {}) => {
+      const env: Record<string, string> = {
+        PATH: process.env['PATH'] ?? '',
+        HOME: process.env['HOME'] ?? tmpdir(),
+        ...sandbox.processEnvironment(),
+        ...sandbox.appSettings(),
+        EXPORT_STORAGE: azurite.connectionString,
+      };
+      for (const [name, value] of Object.entries(overrides)) {
+        if (value === undefined) delete env[name];
+        else env[name] = value;
+      }
+      return new Promise((resolve, reject) => {
+        // A directory with no local.settings.json: the run sees only these settings.
+        const child = spawn(process.execPath, [RUNNER], {
+          cwd: tmpdir(),
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        let output = '';
+        child.stdout.on(
+          'data',
+          (chunk: Buffer) => ((stdout += chunk.toString()), (output += chunk.toString())),
+        );
+        child.stderr.on(
+          'data',
+          (chunk: Buffer) => ((stderr += chunk.toString()), (output += chunk.toString())),
+        );
+        child.once('error', reject);
+        child.once('close', (code) => {
+          allOutput.push(output);
+          resolve({ exitCode: code ?? -1, stdout, stderr, output });
+        });
+      });
+    },
+    blobs: async () => {
+      const blobs = new Map<string, Buffer>();
+      if (!(await container.exists())) return blobs;
+      for await (const item of container.listBlobsFlat()) {
+        blobs.set(item.name, await container.getBlobClient(item.name).downloadToBuffer());
+      }
+      return blobs;
+    },
+    stop: async () => {
+      await Promise.all([sandbox.stop(), azurite.stop()]);
+    },
+  };
+}
+
+/** The directory's users as Graph returns them for a $select: the expected export. */
+export function expectedUsers(
+  sandbox: Sandbox,
+  select: readonly string[],
+  keep: (index: number) => boolean = () => true,
+) {
+  const users: Record<string, unknown>[] = [];
+  for (let index = 0; index < sandbox.directory.size; index += 1) {
+    if (!keep(index)) continue;
+    const user = sandbox.directory.user(index);
+    users.push(Object.fromEntries(select.map((name) => [name, user[name] ?? null])));
+  }
+  return users;
+}
