@@ -15,7 +15,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { startAzurite } from '../test/sandbox/azurite.js';
 import { startSandbox } from '../test/sandbox/sandbox.js';
 import { namesATenant, readSettings } from './localHost/localSettings.js';
-import { runExportOnce } from './localHost/runOnce.js';
+import { FunctionFailedError, runExportOnce } from './localHost/runOnce.js';
 
 const USAGE = `Usage: npm run export [-- --users N] [-- --settings PATH]
 
@@ -50,23 +50,31 @@ async function main(): Promise<number> {
   return runConfigured(settings);
 }
 
-async function runConfigured(settings: Record<string, string | undefined>): Promise<number> {
-  const interactive = process.stdout.isTTY;
-  let progressShown = false;
+/** Log lines as they come; on a terminal, progress lines overwrite each other. */
+function createConsoleLog(interactive: boolean) {
+  let progressOnScreen = false;
+  const endProgress = () => {
+    if (progressOnScreen) process.stdout.write('\n');
+    progressOnScreen = false;
+  };
   const log = (level: string, message: string) => {
     if (interactive && message.startsWith('Progress:')) {
       process.stdout.write(`\r${message}`);
-      progressShown = true;
+      progressOnScreen = true;
       return;
     }
-    if (progressShown) process.stdout.write('\n');
-    progressShown = false;
+    endProgress();
     (level === 'error' ? console.error : console.log)(message);
   };
+  return { log, endProgress };
+}
+
+async function runConfigured(settings: Record<string, string | undefined>): Promise<number> {
+  const { log, endProgress } = createConsoleLog(process.stdout.isTTY);
   try {
     const started = Date.now();
     const { manifest, written } = await runExportOnce(settings, log);
-    if (progressShown) process.stdout.write('\n');
+    endProgress();
     console.log(
       `\nExport complete: ${manifest.userCount} users, ${manifest.pages} pages, ${manifest.retries} retries, ` +
         `${manifest.bytes} bytes (${manifest.format}${manifest.compression === 'gzip' ? ', gzip' : ''}), ${((Date.now() - started) / 1000).toFixed(1)} s.`,
@@ -75,11 +83,12 @@ async function runConfigured(settings: Record<string, string | undefined>): Prom
     for (const blob of written) console.log(`  ${blob.path} (${blob.bytes} bytes)`);
     return 0;
   } catch (error) {
-    if (progressShown) process.stdout.write('\n');
-    // The handler has already logged the explained failure; this is the exit status.
-    console.error(
-      `\nExport failed; no blob was written.${error instanceof Error && !error.message.includes('\n') ? '' : ''}`,
-    );
+    endProgress();
+    // The function has logged its own failure; anything else (a blob write, say) is said here.
+    if (!(error instanceof FunctionFailedError)) {
+      console.error(error instanceof Error ? error.message : String(error));
+    }
+    console.error('\nExport failed; no blob was written.');
     return 1;
   }
 }

@@ -249,10 +249,9 @@ function parseHttpsOrigin(value: string): string | undefined {
 }
 
 function hasStorageConnection(env: Env): boolean {
-  const prefix = `${STORAGE_CONNECTION}__`;
-  return Object.entries(env).some(
-    ([name, value]) =>
-      (name === STORAGE_CONNECTION || name.startsWith(prefix)) && (value ?? '').trim() !== '',
+  // A connection string, or the identity-based forms the Functions host accepts for blobs.
+  return ['', '__blobServiceUri', '__serviceUri', '__accountName'].some(
+    (suffix) => (env[`${STORAGE_CONNECTION}${suffix}`] ?? '').trim() !== '',
   );
 }
 

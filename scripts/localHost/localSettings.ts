@@ -12,7 +12,7 @@ export function readSettings(environment: Env, localSettingsPath: string): Env {
   try {
     parsed = JSON.parse(readFileSync(localSettingsPath, 'utf8'));
   } catch (error) {
-    throw new Error(`${localSettingsPath} is not valid JSON: ${(error as Error).message}`);
+    throw new Error(`${localSettingsPath} is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
   const values = (parsed as { Values?: unknown }).Values;
   if (typeof values !== 'object' || values === null) return environment;

@@ -5,6 +5,14 @@ import type { ExportManifest } from '../../src/export/runExport.js';
 import { resolveBindingPath } from './bindingPath.js';
 import { blobServiceFor, writeBindingBlob } from './blobStorage.js';
 
+/** The function itself threw (and logged why); the host would write none of its bindings. */
+export class FunctionFailedError extends Error {
+  constructor(cause: unknown) {
+    super('exportUsers failed.', { cause });
+    this.name = 'FunctionFailedError';
+  }
+}
+
 export interface WrittenBlob {
   path: string;
   bytes: number;
@@ -34,7 +42,9 @@ export async function runExportOnce(
 ): Promise<RunOnceResult> {
   // The function module reads its binding paths from the environment when it loads.
   for (const [name, value] of Object.entries(settings)) if (value !== undefined) process.env[name] = value;
-  const { exportUsers, blobOutputs, FUNCTION_NAME } = await import('../../src/functions/exportUsers.js');
+  const { exportUsers, blobOutputs, FUNCTION_NAME } = await withoutTestModeWarnings(
+    () => import('../../src/functions/exportUsers.js'),
+  );
 
   const outputs = [
     blobOutputs.latestUsers,
@@ -49,7 +59,11 @@ export async function runExportOnce(
     options: { extraOutputs: outputs },
   });
   const invokedAt = new Date();
-  await exportUsers(MANUAL_TIMER, context);
+  try {
+    await exportUsers(MANUAL_TIMER, context);
+  } catch (error) {
+    throw new FunctionFailedError(error);
+  }
 
   const service = blobServiceFor(settings);
   const written: WrittenBlob[] = [];
@@ -66,4 +80,28 @@ export async function runExportOnce(
     (context.extraOutputs.get(blobOutputs.latestManifest) as Buffer).toString('utf8'),
   ) as ExportManifest;
   return { manifest, written };
+}
+
+/**
+ * Outside the host, @azure/functions warns that it skips registering the function. Here that is
+ * the point: the runner plays the host's part itself, so those two warnings are only noise.
+ */
+async function withoutTestModeWarnings<T>(load: () => Promise<T>): Promise<T> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    const first = args[0];
+    if (
+      typeof first === 'string' &&
+      /^WARNING: (Failed to detect the Azure Functions runtime|Skipping call to register function)/.test(
+        first,
+      )
+    )
+      return;
+    warn(...args);
+  };
+  try {
+    return await load();
+  } finally {
+    console.warn = warn;
+  }
 }

@@ -41,17 +41,18 @@ export async function startEnvironment(options: SandboxOptions = {}): Promise<En
     container,
     allOutput,
     runExport: (overrides = {}) => {
-      const env: Record<string, string> = {
+      const merged: Record<string, string | undefined> = {
         PATH: process.env['PATH'] ?? '',
         HOME: process.env['HOME'] ?? tmpdir(),
         ...sandbox.processEnvironment(),
         ...sandbox.appSettings(),
         EXPORT_STORAGE: azurite.connectionString,
+        ...overrides,
       };
-      for (const [name, value] of Object.entries(overrides)) {
-        if (value === undefined) delete env[name];
-        else env[name] = value;
-      }
+      // An override of undefined takes the setting away.
+      const env = Object.fromEntries(
+        Object.entries(merged).filter((entry): entry is [string, string] => entry[1] !== undefined),
+      );
       return new Promise((resolve, reject) => {
         // A directory with no local.settings.json: the run sees only these settings.
         const child = spawn(process.execPath, [RUNNER], {

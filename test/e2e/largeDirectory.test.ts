@@ -63,7 +63,7 @@ describe(`a directory of ${USERS} users`, () => {
           .map((line) => JSON.parse(line) as unknown),
       ).toEqual(expected);
     if (format === 'csv') {
-      const rows = parse(text, { columns: true, record_delimiter: '\r\n' }) as Record<string, string>[];
+      const rows: Record<string, string>[] = parse(text, { columns: true, record_delimiter: '\r\n' });
       expect(
         rows.map((row) =>
           Object.fromEntries(DEFAULT_SELECT.map((name) => [name, fromCsvCell(name, row[name]!)])),

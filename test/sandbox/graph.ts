@@ -107,8 +107,11 @@ export class SandboxGraph {
         return;
       }
       const matches = this.matching(query['$filter']);
-      if (matches instanceof Error)
-        return void (finish(400), graphError(response, 400, 'Request_UnsupportedQuery', matches.message));
+      if (matches instanceof Error) {
+        finish(400);
+        graphError(response, 400, 'Request_UnsupportedQuery', matches.message);
+        return;
+      }
       finish(200);
       response.writeHead(200, { 'content-type': 'text/plain' });
       response.end(String(matches.length));

@@ -33,7 +33,7 @@ function tokenize(filter: string): Token[] {
           at += 1;
           break;
         }
-        text += filter[at];
+        text += filter.charAt(at);
         at += 1;
       }
       tokens.push({ kind: 'string', text });
