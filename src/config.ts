@@ -20,7 +20,6 @@ export interface ExportConfig {
   format: ExportFormat;
   compression: Compression;
   container: string;
-  appInsightsConnectionString: string | undefined;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -73,6 +72,11 @@ export const SETTINGS = {
     example: 'https://stexport.blob.core.windows.net',
   },
   APPLICATIONINSIGHTS_CONNECTION_STRING: { required: false, example: 'InstrumentationKey=...' },
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: {
+    required: false,
+    example: 'ClientId=<identity client id>;Authorization=AAD',
+  },
+  AZURE_CLIENT_ID: { required: false, example: '<user-assigned identity client id>' },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -167,7 +171,6 @@ export function loadConfig(env: Env): ExportConfig {
     format,
     compression,
     container,
-    appInsightsConnectionString: read('APPLICATIONINSIGHTS_CONNECTION_STRING'),
   };
 }
 

@@ -31,15 +31,13 @@ export const blobOutputs: Record<keyof BlobLayout, StorageBlobOutput> = {
 export interface ExportUsersDependencies {
   env: Env;
   connect(config: ExportConfig): Promise<UserDirectory>;
-  createTelemetry(connectionString: string | undefined): RunTelemetry;
+  createTelemetry(env: Env): RunTelemetry;
   now(): Date;
 }
 
 export function createExportUsersHandler(deps: ExportUsersDependencies) {
   return async function exportUsersHandler(_timer: Timer, context: InvocationContext): Promise<void> {
-    const telemetry = deps.createTelemetry(
-      deps.env['APPLICATIONINSIGHTS_CONNECTION_STRING']?.trim() || undefined,
-    );
+    const telemetry = deps.createTelemetry(deps.env);
     try {
       const config = loadConfig(deps.env);
       const result = await runExport(config, {

@@ -30,7 +30,6 @@ describe('loadConfig', () => {
       format: 'json',
       compression: 'none',
       container: 'entra-users',
-      appInsightsConnectionString: undefined,
     });
   });
 

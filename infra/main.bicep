@@ -1,0 +1,143 @@
+// entra-user-export: a Flex Consumption function app that exports the Entra ID user directory
+// nightly to a private container, reading its Graph credential from Key Vault with a
+// user-assigned managed identity. No shared keys, no secrets in app settings.
+targetScope = 'resourceGroup'
+
+@minLength(1)
+@maxLength(20)
+@description('Short name used to derive resource names (azd sets it to the environment name).')
+param environmentName string
+
+@description('Region for every resource.')
+param location string = resourceGroup().location
+
+@description('Application (client) ID of the app registration the export signs in as (see infra/scripts/register-app.sh).')
+param graphClientId string
+
+@description('Directory (tenant) ID to export; defaults to the tenant of this subscription.')
+param graphTenantId string = tenant().tenantId
+
+@description('Name of the Key Vault certificate registered on the app (preferred). Leave empty when using a client secret.')
+param graphClientCertificateName string = 'graph-client-certificate'
+
+@description('Name of the Key Vault secret holding the app\'s client secret. Leave empty when using a certificate.')
+param graphClientSecretName string = ''
+
+@description('Microsoft Graph for this cloud.')
+param graphEndpoint string = 'https://graph.microsoft.com'
+
+@description('Entra ID sign-in host for this cloud.')
+param graphAuthorityHost string = 'https://login.microsoftonline.com'
+
+@description('6-field NCRONTAB schedule (UTC).')
+param exportSchedule string = '0 0 2 * * *'
+
+@description('Comma-separated user properties; empty for the product\'s default list.')
+param exportSelect string = ''
+
+@description('Optional OData $filter for /users.')
+param exportFilter string = ''
+
+@allowed(['json', 'ndjson', 'csv'])
+param exportFormat string = 'json'
+
+@allowed(['none', 'gzip'])
+param exportCompress string = 'gzip'
+
+@description('Private container the export is written to.')
+param exportContainer string = 'entra-users'
+
+@minValue(1)
+@description('Days a dated snapshot (and a replaced version of the latest export) is kept: the export is personal data.')
+param snapshotRetentionDays int = 30
+
+@description('Object ID of the person or pipeline deploying, given Key Vault Certificates Officer and Secrets Officer so the registration script can create the credential. Empty to skip.')
+param deployerPrincipalId string = ''
+
+@allowed(['User', 'ServicePrincipal'])
+param deployerPrincipalType string = 'User'
+
+var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
+var tags = { 'azd-env-name': environmentName, application: 'entra-user-export' }
+var functionAppName = 'func-${environmentName}-${token}'
+
+module identity 'app/identity.bicep' = {
+  name: 'identity'
+  params: {
+    name: 'id-${environmentName}-${token}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'app/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    logAnalyticsName: 'log-${environmentName}-${token}'
+    applicationInsightsName: 'appi-${environmentName}-${token}'
+    location: location
+    tags: tags
+    publisherPrincipalId: identity.outputs.principalId
+  }
+}
+
+module storage 'app/storage.bicep' = {
+  name: 'storage'
+  params: {
+    name: take('st${replace(environmentName, '-', '')}${token}', 24)
+    location: location
+    tags: tags
+    exportContainer: exportContainer
+    snapshotRetentionDays: snapshotRetentionDays
+    functionPrincipalId: identity.outputs.principalId
+  }
+}
+
+module keyVault 'app/keyVault.bicep' = {
+  name: 'keyVault'
+  params: {
+    name: take('kv-${environmentName}-${token}', 24)
+    location: location
+    tags: tags
+    readerPrincipalId: identity.outputs.principalId
+    deployerPrincipalId: deployerPrincipalId
+    deployerPrincipalType: deployerPrincipalType
+  }
+}
+
+module functionApp 'app/functionApp.bicep' = {
+  name: 'functionApp'
+  params: {
+    name: functionAppName
+    planName: 'plan-${environmentName}-${token}'
+    location: location
+    tags: union(tags, { 'azd-service-name': 'export' })
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    blobEndpoint: storage.outputs.blobEndpoint
+    deploymentContainer: storage.outputs.deploymentContainer
+    applicationInsightsConnectionString: monitoring.outputs.connectionString
+    keyVaultUrl: keyVault.outputs.url
+    graphTenantId: graphTenantId
+    graphClientId: graphClientId
+    graphClientCertificateName: graphClientCertificateName
+    graphClientSecretName: graphClientSecretName
+    graphEndpoint: graphEndpoint
+    graphAuthorityHost: graphAuthorityHost
+    exportSchedule: exportSchedule
+    exportSelect: exportSelect
+    exportFilter: exportFilter
+    exportFormat: exportFormat
+    exportCompress: exportCompress
+    exportContainer: exportContainer
+  }
+}
+
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_FUNCTION_APP_URL string = functionApp.outputs.url
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output AZURE_KEY_VAULT_URL string = keyVault.outputs.url
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output EXPORT_CONTAINER string = exportContainer
+output AZURE_FUNCTION_IDENTITY_CLIENT_ID string = identity.outputs.clientId
