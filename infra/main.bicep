@@ -11,8 +11,8 @@ param environmentName string
 @description('Region for every resource.')
 param location string = resourceGroup().location
 
-@description('Application (client) ID of the app registration the export signs in as (see infra/scripts/register-app.sh).')
-param graphClientId string
+@description('Application (client) ID of the app registration the export signs in as (infra/scripts/register-app.sh prints it). Empty on the first deployment, which creates the vault the script needs; the function refuses to run until it is set.')
+param graphClientId string = ''
 
 @description('Directory (tenant) ID to export; defaults to the tenant of this subscription.')
 param graphTenantId string = tenant().tenantId

@@ -4,10 +4,11 @@ import { connectDirectory } from '../azure/connectDirectory.js';
 import { createRunTelemetry, type RunTelemetry } from '../azure/telemetry.js';
 import { type Env, type ExportConfig, loadConfig, STORAGE_CONNECTION } from '../config.js';
 import { toError } from '../errors.js';
+import { FUNCTION_NAME } from './functionName.js';
 import { type BlobLayout, registrationSettings } from '../export/blobLayout.js';
 import { manifestBytes, runExport, type UserDirectory } from '../export/runExport.js';
 
-export const FUNCTION_NAME = 'exportUsers';
+export { FUNCTION_NAME };
 
 const registration = registrationSettings(process.env);
 

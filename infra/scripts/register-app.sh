@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Registers the Entra ID application that entra-user-export signs in as, and stores its
+# credential in Key Vault: what the Graph quickstart does by hand in the portal. Safe to re-run:
+# each step checks what exists first.
+set -euo pipefail
+
+readonly GRAPH_APP_ID='00000003-0000-0000-c000-000000000000'
+readonly USER_READ_ALL_ROLE='df021288-bdef-4463-88db-98f22de89214'
+
+usage() {
+  cat <<'USAGE'
+Usage: infra/scripts/register-app.sh --vault NAME [options]
+
+Creates (or finds) the app registration, gives it the Microsoft Graph User.Read.All application
+permission with admin consent, puts its credential in Key Vault, and prints the app settings.
+
+  --vault NAME              Key Vault that holds the credential (required; see the infra outputs)
+  --app-name NAME           app registration display name (default: entra-user-export)
+  --credential KIND         certificate (default, preferred) or secret
+  --certificate-name NAME   Key Vault certificate name (default: graph-client-certificate)
+  --secret-name NAME        Key Vault secret name (default: graph-client-secret)
+  --secret-years N          client secret lifetime in years (default: 1)
+  -h, --help                this text
+
+Needs the Azure CLI, signed in (az login) as someone who may create app registrations, with
+Key Vault Certificates Officer / Secrets Officer on the vault. Admin consent needs a Global or
+Privileged Role Administrator; otherwise the script prints the consent URL to hand to one.
+USAGE
+}
+
+say() { printf '%s\n' "$*" >&2; }
+fail() {
+  say "error: $*"
+  exit 1
+}
+
+vault=''
+app_name='entra-user-export'
+credential='certificate'
+certificate_name='graph-client-certificate'
+secret_name='graph-client-secret'
+secret_years='1'
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --vault) vault="${2:-}"; shift 2 ;;
+    --app-name) app_name="${2:-}"; shift 2 ;;
+    --credential) credential="${2:-}"; shift 2 ;;
+    --certificate-name) certificate_name="${2:-}"; shift 2 ;;
+    --secret-name) secret_name="${2:-}"; shift 2 ;;
+    --secret-years) secret_years="${2:-}"; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; fail "unknown argument: $1" ;;
+  esac
+done
+
+[[ -n "$vault" ]] || { usage >&2; fail '--vault is required'; }
+[[ "$credential" == certificate || "$credential" == secret ]] || fail "--credential must be certificate or secret, not '$credential'"
+[[ "$secret_years" =~ ^[1-9][0-9]*$ ]] || fail "--secret-years must be a whole number of years"
+command -v az >/dev/null || fail 'the Azure CLI (az) is not installed'
+
+work_dir=$(mktemp -d)
+trap 'rm -rf "$work_dir"' EXIT
+umask 077
+
+tenant_id=$(az account show --query tenantId -o tsv) || fail 'not signed in: run az login'
+vault_url=$(az keyvault show --name "$vault" --query properties.vaultUri -o tsv 2>/dev/null) ||
+  fail "no Key Vault named '$vault' is visible to you: provision infra/main.bicep first, or check --vault"
+
+# 1. The app registration and its service principal.
+app_id=$(az ad app list --display-name "$app_name" --query '[0].appId' -o tsv)
+if [[ -z "$app_id" ]]; then
+  app_id=$(az ad app create --display-name "$app_name" --sign-in-audience AzureADMyOrg --query appId -o tsv)
+  say "created app registration '$app_name' ($app_id)"
+else
+  say "app registration '$app_name' exists ($app_id)"
+fi
+if ! az ad sp show --id "$app_id" --query id -o tsv >/dev/null 2>&1; then
+  az ad sp create --id "$app_id" --query id -o tsv >/dev/null
+  say 'created its service principal'
+fi
+
+# 2. Microsoft Graph User.Read.All (application), with admin consent.
+granted=$(az ad app permission list --id "$app_id" --query "[?resourceAppId=='$GRAPH_APP_ID'].resourceAccess[].id" -o tsv)
+if ! grep -qxF "$USER_READ_ALL_ROLE" <<<"$granted"; then
+  az ad app permission add --id "$app_id" --api "$GRAPH_APP_ID" --api-permissions "$USER_READ_ALL_ROLE=Role" --output none
+  say 'added Microsoft Graph User.Read.All (application)'
+fi
+consent_url="https://login.microsoftonline.com/$tenant_id/adminconsent?client_id=$app_id"
+if az ad app permission admin-consent --id "$app_id" --output none 2>/dev/null; then
+  say 'admin consent granted'
+else
+  say "admin consent not granted (it needs a Global or Privileged Role Administrator): have one open $consent_url"
+fi
+
+# 3. The credential, kept in Key Vault and never printed.
+if [[ "$credential" == certificate ]]; then
+  if ! az keyvault certificate show --vault-name "$vault" --name "$certificate_name" --query id -o tsv >/dev/null 2>&1; then
+    # The default policy: self-signed, RSA 2048, exportable key, PKCS#12, renewed before expiry.
+    az keyvault certificate create --vault-name "$vault" --name "$certificate_name" \
+      --policy "$(az keyvault certificate get-default-policy)" --output none
+    say "created certificate '$certificate_name' in $vault"
+  fi
+  thumbprint=$(az keyvault certificate show --vault-name "$vault" --name "$certificate_name" --query x509ThumbprintHex -o tsv)
+  registered=$(az ad app credential list --id "$app_id" --cert --query '[].customKeyIdentifier' -o tsv)
+  if ! grep -qixF "$thumbprint" <<<"$registered"; then
+    az keyvault certificate download --vault-name "$vault" --name "$certificate_name" --file "$work_dir/public.pem" --encoding PEM
+    az ad app credential reset --id "$app_id" --cert "@$work_dir/public.pem" --append --output none
+    say "registered certificate $thumbprint on the app"
+  else
+    say "certificate $thumbprint is registered on the app"
+  fi
+  setting_line="GRAPH_CLIENT_CERTIFICATE_NAME=$certificate_name"
+else
+  if az keyvault secret show --vault-name "$vault" --name "$secret_name" --query id -o tsv >/dev/null 2>&1; then
+    say "secret '$secret_name' exists in $vault (to rotate, delete it and re-run)"
+  else
+    # Straight from az into a private file and into Key Vault: never on a command line or a screen.
+    az ad app credential reset --id "$app_id" --append --display-name entra-user-export \
+      --years "$secret_years" --query password -o tsv | tr -d '\r\n' >"$work_dir/secret"
+    az keyvault secret set --vault-name "$vault" --name "$secret_name" --file "$work_dir/secret" --encoding utf-8 --output none
+    say "created a client secret valid for $secret_years year(s) and stored it as '$secret_name' in $vault"
+  fi
+  setting_line="GRAPH_CLIENT_SECRET_NAME=$secret_name"
+fi
+
+cat <<SETTINGS
+KEY_VAULT_URL=${vault_url%/}
+GRAPH_TENANT_ID=$tenant_id
+GRAPH_CLIENT_ID=$app_id
+$setting_line
+SETTINGS

@@ -1,0 +1,110 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+export const LOCAL_HOST_URL = 'http://localhost:7071';
+
+export interface TriggerTarget {
+  baseUrl: string;
+  masterKey: string | undefined;
+}
+
+export interface TriggerOutcome {
+  ok: boolean;
+  status: number;
+  message: string;
+}
+
+/**
+ * Runs a non-HTTP function now through the host's admin endpoint, as the portal's "Test/Run" does:
+ * POST /admin/functions/{name} with the master key and an `input` body.
+ */
+export async function triggerFunction(target: TriggerTarget, functionName: string): Promise<TriggerOutcome> {
+  const url = `${target.baseUrl.replace(/\/+$/, '')}/admin/functions/${encodeURIComponent(functionName)}`;
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+  if (target.masterKey !== undefined) headers['x-functions-key'] = target.masterKey;
+  let response: Response;
+  try {
+    response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ input: '' }) });
+  } catch (error) {
+    const reason =
+      error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
+    return {
+      ok: false,
+      status: 0,
+      message: `Could not reach ${target.baseUrl}: ${reason}. Is the app running (func start) or the URL right?`,
+    };
+  }
+  const body = (await response.text()).slice(0, 300);
+  switch (response.status) {
+    case 202:
+      return {
+        ok: true,
+        status: 202,
+        message: `Accepted: ${functionName} is running on ${target.baseUrl}. Its log lines go to Application Insights and the log stream.`,
+      };
+    case 401:
+    case 403:
+      return {
+        ok: false,
+        status: response.status,
+        message: `${response.status}: the host did not accept the key. The admin endpoint needs the master key (az functionapp keys list -g <group> -n <app> --query masterKey), not a function key.`,
+      };
+    case 404:
+      return {
+        ok: false,
+        status: 404,
+        message: `404: ${target.baseUrl} has no function named "${functionName}". Is the app published (func azure functionapp publish <app>) and the name right?`,
+      };
+    default:
+      return { ok: false, status: response.status, message: `${response.status} from ${url}: ${body}` };
+  }
+}
+
+const run = promisify(execFile);
+
+/** Asks the Azure CLI for the app's host name and master key. */
+export async function azureTarget(
+  app: string,
+  resourceGroup: string,
+  knownKey: string | undefined,
+): Promise<TriggerTarget> {
+  const az = async (args: string[]) => {
+    try {
+      return (await run('az', args, { encoding: 'utf8' })).stdout.trim();
+    } catch (error) {
+      const stderr = (error as { stderr?: string }).stderr?.trim();
+      throw new Error(
+        `az ${args.slice(0, 2).join(' ')} failed${stderr ? `: ${stderr}` : ''}. Is the Azure CLI installed and signed in (az login)?`,
+        { cause: error },
+      );
+    }
+  };
+  const host = await az([
+    'functionapp',
+    'show',
+    '-g',
+    resourceGroup,
+    '-n',
+    app,
+    '--query',
+    'defaultHostName',
+    '-o',
+    'tsv',
+  ]);
+  const masterKey =
+    knownKey ??
+    (await az([
+      'functionapp',
+      'keys',
+      'list',
+      '-g',
+      resourceGroup,
+      '-n',
+      app,
+      '--query',
+      'masterKey',
+      '-o',
+      'tsv',
+    ]));
+  return { baseUrl: `https://${host}`, masterKey };
+}

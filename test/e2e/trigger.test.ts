@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+const TRIGGER = join(import.meta.dirname, '..', '..', 'dist', 'scripts', 'trigger.js');
+const FAKE_AZ = join(import.meta.dirname, '..', 'fakes', 'fake-az.mjs');
+
+const keys: (string | undefined)[] = [];
+const server = createServer((request, response) => {
+  keys.push(request.headers['x-functions-key'] as string | undefined);
+  response
+    .writeHead(request.method === 'POST' && request.url === '/admin/functions/exportUsers' ? 202 : 404)
+    .end();
+});
+let env: Record<string, string>;
+let baseUrl: string;
+
+beforeAll(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const dir = mkdtempSync(join(tmpdir(), 'trigger-'));
+  symlinkSync(FAKE_AZ, join(dir, 'az'));
+  writeFileSync(
+    join(dir, 'state.json'),
+    JSON.stringify({
+      functionApp: {
+        name: 'func-export',
+        defaultHostName: 'func-export.azurewebsites.net',
+        masterKey: 'the-master-key',
+      },
+    }),
+  );
+  env = {
+    PATH: `${dir}:${process.env['PATH'] ?? ''}`,
+    FAKE_AZ_STATE: join(dir, 'state.json'),
+    FAKE_AZ_LOG: join(dir, 'calls.log'),
+  };
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+function trigger(args: string[]): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [TRIGGER, ...args], { env });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('close', (status) => resolve({ status, output }));
+  });
+}
+
+it('with --app and --resource-group, fetches the master key with the Azure CLI and starts the function', async () => {
+  // The CLI's host name is https in Azure; --base-url points the same request at the local stand-in.
+  const run = await trigger(['--app', 'func-export', '--resource-group', 'rg', '--base-url', baseUrl]);
+  expect(run.status, run.output).toBe(0);
+  expect(run.output).toMatch(/^Accepted: exportUsers is running/);
+  expect(keys.at(-1)).toBe('the-master-key');
+});
+
+it('explains an app the Azure CLI does not know, before sending anything', async () => {
+  const sent = keys.length;
+  const run = await trigger(['--app', 'func-other', '--resource-group', 'rg']);
+  expect(run.status).toBe(1);
+  expect(run.output).toMatch(
+    /az functionapp show failed: ERROR: The function app 'func-other' was not found/,
+  );
+  expect(keys.length).toBe(sent);
+});
+
+it('--local sends no key, and a wrong --function name is a clear 404', async () => {
+  const run = await trigger(['--local', '--base-url', baseUrl, '--function', 'exportUser']);
+  expect(run.status).toBe(1);
+  expect(run.output).toMatch(/404: .* has no function named "exportUser"/);
+  expect(keys.at(-1)).toBeUndefined();
+});

@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+// A stand-in for the Azure CLI: answers the commands infra/scripts/register-app.sh uses as `az`
+// would (same arguments, same -o tsv / JSON shapes), keeping the tenant's state in a JSON file.
+import { randomUUID, randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+
+const statePath = process.env.FAKE_AZ_STATE;
+const state = existsSync(statePath)
+  ? JSON.parse(readFileSync(statePath, 'utf8'))
+  : { apps: {}, vault: { certificates: {}, secrets: {} } };
+const save = () => writeFileSync(statePath, JSON.stringify(state, null, 2));
+
+const args = process.argv.slice(2);
+appendFileSync(process.env.FAKE_AZ_LOG, `${JSON.stringify(args)}\n`);
+const words = [];
+const options = {};
+for (let i = 0; i < args.length; i += 1) {
+  if (args[i].startsWith('--') || /^-[a-z]$/.test(args[i])) {
+    const next = args[i + 1];
+    if (next === undefined || next.startsWith('-')) options[args[i]] = true;
+    else options[args[i]] = ((i += 1), next);
+  } else words.push(args[i]);
+}
+const command = words.join(' ');
+const out = (text) => process.stdout.write(`${text}\n`);
+const error = (code, message) => {
+  process.stderr.write(`ERROR: ${message}\n`);
+  process.exit(code);
+};
+const app = () => state.apps[options['--id']] ?? error(3, `Resource '${options['--id']}' does not exist.`);
+
+switch (command) {
+  case 'account show':
+    out(state.tenantId);
+    break;
+  case 'keyvault show':
+    if (options['--name'] !== state.vault.name) error(3, `The Vault '${options['--name']}' not found.`);
+    out(`https://${state.vault.name}.vault.azure.net/`);
+    break;
+  case 'ad app list':
+    out(Object.values(state.apps).find((a) => a.displayName === options['--display-name'])?.appId ?? '');
+    break;
+  case 'ad app create': {
+    const appId = randomUUID();
+    state.apps[appId] = {
+      appId,
+      displayName: options['--display-name'],
+      sp: false,
+      permissions: [],
+      consented: false,
+      certificates: [],
+      passwords: 0,
+    };
+    out(appId);
+    break;
+  }
+  case 'ad sp show':
+    if (!app().sp) error(3, 'Resource does not exist.');
+    out(randomUUID());
+    break;
+  case 'ad sp create':
+    app().sp = true;
+    out(randomUUID());
+    break;
+  case 'ad app permission list':
+    out(app().permissions.join('\n'));
+    break;
+  case 'ad app permission add':
+    if (options['--api'] !== '00000003-0000-0000-c000-000000000000') error(1, 'unexpected API');
+    app().permissions.push(options['--api-permissions'].replace(/=Role$/, ''));
+    break;
+  case 'ad app permission admin-consent':
+    if (process.env.FAKE_AZ_NOT_ADMIN === '1') error(1, 'Insufficient privileges to complete the operation.');
+    app().consented = true;
+    break;
+  case 'keyvault certificate show': {
+    const certificate = state.vault.certificates[options['--name']] ?? error(3, 'Certificate not found');
+    out(options['--query'] === 'x509ThumbprintHex' ? certificate.thumbprint : certificate.id);
+    break;
+  }
+  case 'keyvault certificate get-default-policy':
+    out(
+      JSON.stringify({
+        keyProperties: { exportable: true, keyType: 'RSA', keySize: 2048 },
+        secretProperties: { contentType: 'application/x-pkcs12' },
+      }),
+    );
+    break;
+  case 'keyvault certificate create':
+    if (!JSON.parse(options['--policy']).keyProperties.exportable) error(1, 'policy');
+    state.vault.certificates[options['--name']] = {
+      id: randomUUID(),
+      thumbprint: randomBytes(20).toString('hex').toUpperCase(),
+    };
+    break;
+  case 'keyvault certificate download': {
+    if (existsSync(options['--file'])) error(1, `File ${options['--file']} already exists.`);
+    const certificate = state.vault.certificates[options['--name']] ?? error(3, 'Certificate not found');
+    writeFileSync(
+      options['--file'],
+      `-----BEGIN CERTIFICATE-----\n${certificate.thumbprint}\n-----END CERTIFICATE-----\n`,
+    );
+    break;
+  }
+  case 'ad app credential list':
+    out(app().certificates.join('\n'));
+    break;
+  case 'ad app credential reset':
+    if (options['--append'] !== true) error(1, 'the fake refuses to replace credentials: pass --append');
+    if (options['--cert']) {
+      app().certificates.push(readFileSync(options['--cert'].slice(1), 'utf8').split('\n')[1]);
+    } else {
+      app().passwords += 1;
+      out(`fake~${randomBytes(16).toString('hex')}`);
+    }
+    break;
+  case 'keyvault secret show':
+    if (!(options['--name'] in state.vault.secrets)) error(3, 'SecretNotFound');
+    out(randomUUID());
+    break;
+  case 'keyvault secret set':
+    state.vault.secrets[options['--name']] = readFileSync(options['--file'], 'utf8');
+    break;
+  case 'functionapp show':
+    if (options['-n'] !== state.functionApp?.name)
+      error(3, `The function app '${options['-n']}' was not found.`);
+    out(state.functionApp.defaultHostName);
+    break;
+  case 'functionapp keys list':
+    if (options['-n'] !== state.functionApp?.name)
+      error(3, `The function app '${options['-n']}' was not found.`);
+    out(state.functionApp.masterKey);
+    break;
+  default:
+    error(2, `fake az does not know '${command}'`);
+}
+save();

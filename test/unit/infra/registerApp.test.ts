@@ -1,0 +1,134 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { beforeEach, describe, expect, it } from 'vitest';
+
+const SCRIPT = join(import.meta.dirname, '..', '..', '..', 'infra', 'scripts', 'register-app.sh');
+const FAKE_AZ = join(import.meta.dirname, '..', '..', 'fakes', 'fake-az.mjs');
+const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+
+interface FakeState {
+  tenantId: string;
+  apps: Record<
+    string,
+    {
+      displayName: string;
+      sp: boolean;
+      permissions: string[];
+      consented: boolean;
+      certificates: string[];
+      passwords: number;
+    }
+  >;
+  vault: {
+    name: string;
+    certificates: Record<string, { thumbprint: string }>;
+    secrets: Record<string, string>;
+  };
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'register-app-'));
+  symlinkSync(FAKE_AZ, join(dir, 'az'));
+  writeFileSync(
+    join(dir, 'state.json'),
+    JSON.stringify({
+      tenantId: TENANT,
+      apps: {},
+      vault: { name: 'kv-export', certificates: {}, secrets: {} },
+    }),
+  );
+});
+
+function register(args: string[], extraEnv: Record<string, string> = {}) {
+  const result = spawnSync('bash', [SCRIPT, ...args], {
+    env: {
+      PATH: `${dir}:${process.env['PATH'] ?? ''}`,
+      FAKE_AZ_STATE: join(dir, 'state.json'),
+      FAKE_AZ_LOG: join(dir, 'calls.log'),
+      ...extraEnv,
+    },
+    encoding: 'utf8',
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+const state = () => JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as FakeState;
+const calls = () =>
+  readFileSync(join(dir, 'calls.log'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as string[]).join(' '));
+
+describe('infra/scripts/register-app.sh', () => {
+  it('registers the app with User.Read.All and consent, a Key Vault certificate, and prints the settings', () => {
+    const run = register(['--vault', 'kv-export']);
+    expect(run.status, run.stderr).toBe(0);
+    const [app] = Object.values(state().apps);
+    expect(app).toMatchObject({
+      displayName: 'entra-user-export',
+      sp: true,
+      permissions: ['df021288-bdef-4463-88db-98f22de89214'],
+      consented: true,
+    });
+    const thumbprint = state().vault.certificates['graph-client-certificate']!.thumbprint;
+    expect(app!.certificates).toEqual([thumbprint]);
+    const appId = Object.keys(state().apps)[0]!;
+    expect(run.stdout).toBe(
+      `KEY_VAULT_URL=https://kv-export.vault.azure.net\nGRAPH_TENANT_ID=${TENANT}\nGRAPH_CLIENT_ID=${appId}\nGRAPH_CLIENT_CERTIFICATE_NAME=graph-client-certificate\n`,
+    );
+  });
+
+  it('changes nothing when run again', () => {
+    expect(register(['--vault', 'kv-export']).status).toBe(0);
+    const before = state();
+    writeFileSync(join(dir, 'calls.log'), '');
+    const again = register(['--vault', 'kv-export']);
+    expect(again.status, again.stderr).toBe(0);
+    expect(state()).toEqual(before);
+    expect(calls().filter((call) => / (create|add|reset|set|download)\b/.test(call))).toEqual([]);
+    expect(again.stderr).toMatch(/app registration 'entra-user-export' exists/);
+  });
+
+  it('stores a client secret only in Key Vault, never on screen', () => {
+    const run = register(['--vault', 'kv-export', '--credential', 'secret']);
+    expect(run.status, run.stderr).toBe(0);
+    const secret = state().vault.secrets['graph-client-secret']!;
+    expect(secret).toMatch(/^fake~[0-9a-f]{32}$/);
+    expect(run.stdout + run.stderr).not.toContain(secret);
+    expect(calls().join('\n')).not.toContain(secret);
+    expect(run.stdout).toMatch(/GRAPH_CLIENT_SECRET_NAME=graph-client-secret\n$/);
+  });
+
+  it('prints the consent URL when the caller is not an admin', () => {
+    const run = register(['--vault', 'kv-export'], { FAKE_AZ_NOT_ADMIN: '1' });
+    expect(run.status).toBe(0);
+    const appId = Object.keys(state().apps)[0]!;
+    expect(run.stderr).toContain(
+      `https://login.microsoftonline.com/${TENANT}/adminconsent?client_id=${appId}`,
+    );
+  });
+
+  it('explains a vault it cannot see, and bad arguments', () => {
+    expect(register(['--vault', 'kv-nope']).stderr).toMatch(/no Key Vault named 'kv-nope'/);
+    expect(register([]).stderr).toMatch(/--vault is required/);
+    expect(register(['--vault', 'kv-export', '--credential', 'password']).status).toBe(1);
+  });
+
+  it('--help describes it', () => {
+    const run = register(['--help']);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: infra\/scripts\/register-app\.sh --vault NAME/);
+  });
+
+  it('is shellcheck clean', () => {
+    // Debian's shellcheck package; .ci/run installs it.
+    expect(() =>
+      execFileSync('shellcheck', [SCRIPT, join(import.meta.dirname, '..', '..', '..', '.ci', 'run')], {
+        encoding: 'utf8',
+      }),
+    ).not.toThrow();
+  });
+});
