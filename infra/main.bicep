@@ -44,6 +44,11 @@ param exportFormat string = 'json'
 @allowed(['none', 'gzip'])
 param exportCompress string = 'gzip'
 
+@minValue(1)
+@maxValue(16)
+@description('Partitions of the directory listed at once; 1 keeps one nextLink chain. See the README\'s Performance section.')
+param exportParallelism int = 1
+
 @description('Private container the export is written to.')
 param exportContainer string = 'entra-users'
 
@@ -131,6 +136,7 @@ module functionApp 'app/functionApp.bicep' = {
     exportFormat: exportFormat
     exportCompress: exportCompress
     exportContainer: exportContainer
+    exportParallelism: exportParallelism
   }
 }
 

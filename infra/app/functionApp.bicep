@@ -23,6 +23,7 @@ param exportFilter string
 param exportFormat string
 param exportCompress string
 param exportContainer string
+param exportParallelism int
 @description('Memory per instance: 2048 holds a 3M-user gzip export.')
 param instanceMemoryMB int = 2048
 
@@ -89,6 +90,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       EXPORT_FORMAT: exportFormat
       EXPORT_COMPRESS: exportCompress
       EXPORT_CONTAINER: exportContainer
+      EXPORT_PARALLELISM: string(exportParallelism)
       EXPORT_STORAGE__blobServiceUri: blobEndpoint
       EXPORT_STORAGE__credential: 'managedidentity'
       EXPORT_STORAGE__clientId: identityClientId

@@ -15,14 +15,17 @@ export interface PagingOptions {
   onRetry(): void;
 }
 
+export interface ListedPage {
+  users: readonly GraphUser[];
+  /** Where the next page is; undefined on the last page. */
+  nextLink: string | undefined;
+}
+
 /**
  * Follows a Graph collection from its first URL through every `@odata.nextLink`, yielding each
- * page's users as it arrives, so that only one page is held at a time.
+ * page as it arrives, so that only one page is held at a time.
  */
-export async function* followNextLinks(
-  firstUrl: string,
-  options: PagingOptions,
-): AsyncGenerator<readonly GraphUser[]> {
+export async function* followNextLinks(firstUrl: string, options: PagingOptions): AsyncGenerator<ListedPage> {
   let url: string | undefined = firstUrl;
   let pageNumber = 0;
   while (url !== undefined) {
@@ -30,7 +33,7 @@ export async function* followNextLinks(
     const body = await getWithTransientRetries(url, options);
     const page = readPage(body, pageNumber);
     url = page.nextLink;
-    yield page.users;
+    yield page;
   }
 }
 
@@ -46,10 +49,7 @@ async function getWithTransientRetries(url: string, options: PagingOptions): Pro
   }
 }
 
-export function readPage(
-  body: PageBody,
-  pageNumber: number,
-): { users: readonly GraphUser[]; nextLink: string | undefined } {
+export function readPage(body: PageBody, pageNumber: number): ListedPage {
   const malformed = (what: string) =>
     new ExportError(
       `Microsoft Graph answered page ${pageNumber} of /users with ${what}, not a user collection.`,

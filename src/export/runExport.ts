@@ -6,6 +6,18 @@ import { createSerializer, type GraphUser } from './formats.js';
 export interface UserDirectory {
   pages(): AsyncIterable<readonly GraphUser[]>;
   readonly retries: number;
+  /** How the listing went; called once every page has been read. */
+  listing(): Promise<ListingSummary>;
+}
+
+export interface ListingSummary {
+  mode: 'sequential' | 'partitioned';
+  partitions: number;
+  /** Graph's own count (`/users/$count`) after a partitioned listing, and how far the export is from it. */
+  graphCount?: number;
+  countDifference?: number;
+  /** Why the listing did what it did (a fallback to one chain, a count that could not be read). */
+  notes: string[];
 }
 
 export interface RunLog {
@@ -36,6 +48,7 @@ export interface ExportManifest {
   graphEndpoint: string;
   pages: number;
   retries: number;
+  listing: ListingSummary;
   durationMs: number;
 }
 
@@ -70,6 +83,13 @@ export async function runExport(config: ExportConfig, deps: RunExportDependencie
   }
   await output.write(serializer.end());
   const collected = await output.finish();
+  const listing = await directory.listing();
+  for (const note of listing.notes) deps.log.info(`Listing: ${note}`);
+  if (listing.countDifference !== undefined && listing.countDifference !== 0) {
+    deps.log.info(
+      `Listing: exported ${userCount} users, Graph counts ${listing.graphCount}: a difference of ${listing.countDifference} (Graph's count is eventually consistent; recorded in the manifest).`,
+    );
+  }
 
   const finishedAt = deps.now();
   const manifest: ExportManifest = {
@@ -89,6 +109,7 @@ export async function runExport(config: ExportConfig, deps: RunExportDependencie
     graphEndpoint: config.graphEndpoint,
     pages,
     retries: directory.retries,
+    listing,
     durationMs: finishedAt.getTime() - startedAt.getTime(),
   };
   deps.log.info(
@@ -111,6 +132,7 @@ export function describeSettings(config: ExportConfig): string {
     `select ${config.select.join(',')}`,
     `filter ${config.filter ?? '(none)'}`,
     `format ${config.format}, compression ${config.compression}, container ${config.container}`,
+    `parallelism ${config.parallelism}`,
   ].join('; ');
 }
 

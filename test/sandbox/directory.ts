@@ -65,15 +65,55 @@ export class SandboxDirectory {
     this.profile = options.profile ?? 'small';
   }
 
+  private isGuest(index: number): boolean {
+    return pick(index, 3, 20) === 0;
+  }
+
+  private localPart(index: number): string {
+    const given = GIVEN[pick(index, 1, GIVEN.length)]!;
+    const first = UPN_FIRST_CHARACTERS[pick(index, 5, UPN_FIRST_CHARACTERS.length)]!;
+    const upperCase = pick(index, 6, 3) === 0;
+    return `${upperCase ? first.toUpperCase() : first}${given.toLowerCase().replace(/[^a-z]/g, '')}.${index}`;
+  }
+
+  /** The UPN alone, without generating the rest of the user. */
+  userPrincipalName(index: number): string {
+    const local = this.localPart(index);
+    return this.isGuest(index) ? `${local}_fabrikam.com#EXT#@${this.domain}` : `${local}@${this.domain}`;
+  }
+
+  /**
+   * A user whose properties are generated when read: filters over a million users look at one or
+   * two properties each.
+   */
+  lazyUser(index: number): Readonly<Record<string, unknown>> {
+    let full: SandboxUser | undefined;
+    const cheap: Record<string, () => unknown> = {
+      userPrincipalName: () => this.userPrincipalName(index),
+      userType: () => (this.isGuest(index) ? 'Guest' : 'Member'),
+      accountEnabled: () => pick(index, 4, 10) !== 0,
+    };
+    return new Proxy(
+      {},
+      {
+        get: (_target, property) => {
+          if (typeof property !== 'string') return undefined;
+          const quick = cheap[property];
+          if (quick) return quick();
+          full ??= this.user(index);
+          return full[property];
+        },
+      },
+    );
+  }
+
   user(index: number): SandboxUser {
     const given = GIVEN[pick(index, 1, GIVEN.length)]!;
     const family = FAMILY[pick(index, 2, FAMILY.length)]!;
-    const guest = pick(index, 3, 20) === 0;
+    const guest = this.isGuest(index);
     const enabled = pick(index, 4, 10) !== 0;
-    const first = UPN_FIRST_CHARACTERS[pick(index, 5, UPN_FIRST_CHARACTERS.length)]!;
-    const upperCase = pick(index, 6, 3) === 0;
-    const local = `${upperCase ? first.toUpperCase() : first}${given.toLowerCase().replace(/[^a-z]/g, '')}.${index}`;
-    const userPrincipalName = guest ? `${local}_fabrikam.com#EXT#@${this.domain}` : `${local}@${this.domain}`;
+    const local = this.localPart(index);
+    const userPrincipalName = this.userPrincipalName(index);
     const user: SandboxUser = {
       id: uuidFor(index, 'user'),
       displayName: index % 97 === 0 ? `${given} ${family}\n(contractor)` : `${given} ${family}`,

@@ -58,9 +58,12 @@ export class SandboxGraph {
   faults: GraphFault[] = [];
   /** Added before every page, as a real tenant's page takes time. */
   latencyMs = 0;
+  /** Filters Graph refuses (400), to try what the product does when a filter is not supported. */
+  rejectedFilters: RegExp | undefined;
   readonly requests: GraphRequestRecord[] = [];
   private readonly hits = new Map<GraphFault, number>();
   private readonly matches = new Map<string, Int32Array>();
+  private byFirstCharacter: Map<string, Int32Array> | undefined;
 
   constructor(
     readonly tenant: SandboxTenant,
@@ -149,6 +152,11 @@ export class SandboxGraph {
       );
       return;
     }
+    if (query['$filter'] !== undefined && this.rejectedFilters?.test(query['$filter'])) {
+      finish(400);
+      graphError(response, 400, 'Request_UnsupportedQuery', 'Unsupported Query.');
+      return;
+    }
     const matches = this.matching(query['$filter']);
     if (matches instanceof Error) {
       finish(400);
@@ -233,12 +241,31 @@ export class SandboxGraph {
       throw error;
     }
     const indexes: number[] = [];
-    for (let index = 0; index < this.directory.size; index += 1) {
-      if (!predicate || predicate(this.directory.user(index))) indexes.push(index);
-    }
+    const prefix = filter === undefined ? undefined : upnPrefixOf(filter);
+    const candidates =
+      prefix === undefined ? undefined : (this.firstCharacterIndex().get(prefix) ?? new Int32Array());
+    const consider = (index: number) => {
+      if (!predicate || predicate(this.directory.lazyUser(index))) indexes.push(index);
+    };
+    if (candidates) candidates.forEach(consider);
+    else for (let index = 0; index < this.directory.size; index += 1) consider(index);
     const result = Int32Array.from(indexes);
     this.matches.set(key, result);
     return result;
+  }
+
+  /** Users by the lower-cased first character of their UPN, built once: partitions scan only their own. */
+  private firstCharacterIndex(): Map<string, Int32Array> {
+    if (this.byFirstCharacter) return this.byFirstCharacter;
+    const groups = new Map<string, number[]>();
+    for (let index = 0; index < this.directory.size; index += 1) {
+      const first = this.directory.userPrincipalName(index).charAt(0).toLowerCase();
+      let group = groups.get(first);
+      if (!group) groups.set(first, (group = []));
+      group.push(index);
+    }
+    this.byFirstCharacter = new Map([...groups].map(([first, group]) => [first, Int32Array.from(group)]));
+    return this.byFirstCharacter;
   }
 
   private takeFault(page: number): GraphFault | undefined {
@@ -248,6 +275,12 @@ export class SandboxGraph {
     if (fault) this.hits.set(fault, (this.hits.get(fault) ?? 0) + 1);
     return fault;
   }
+}
+
+/** The one-character UPN prefix a filter ends with (`... and startswith(userPrincipalName,'x')`), if any. */
+function upnPrefixOf(filter: string): string | undefined {
+  const match = /(?:^|\) and )startswith\(userPrincipalName,'([^']|'')'\)$/i.exec(filter.trim());
+  return match ? match[1]!.replace("''", "'").toLowerCase() : undefined;
 }
 
 function listingKey(query: Record<string, string>): string {

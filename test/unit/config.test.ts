@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       format: 'json',
       compression: 'none',
       container: 'entra-users',
+      parallelism: 1,
     });
   });
 
@@ -112,6 +113,18 @@ describe('loadConfig', () => {
     expect(problemsOf(validEnv({ GRAPH_CLIENT_SECRET_NAME: 'graph_secret' }))).toEqual([
       expect.stringMatching(/^GRAPH_CLIENT_SECRET_NAME must be a Key Vault object name/),
     ]);
+  });
+
+  it('lists on one chain unless EXPORT_PARALLELISM asks for more, within bounds', () => {
+    expect(loadConfig(validEnv()).parallelism).toBe(1);
+    expect(loadConfig(validEnv({ EXPORT_PARALLELISM: '8' })).parallelism).toBe(8);
+    for (const value of ['0', '17', '2.5', 'many']) {
+      expect(problemsOf(validEnv({ EXPORT_PARALLELISM: value }))).toEqual([
+        expect.stringMatching(
+          /^EXPORT_PARALLELISM must be a whole number from 1 \(one nextLink chain\) to 16/,
+        ),
+      ]);
+    }
   });
 
   it('treats blank settings as unset', () => {

@@ -37,9 +37,9 @@ function options(
   });
 }
 
-async function collect(iterable: AsyncIterable<readonly unknown[]>): Promise<unknown[][]> {
+async function collect(iterable: AsyncIterable<{ users: readonly unknown[] }>): Promise<unknown[][]> {
   const pages: unknown[][] = [];
-  for await (const page of iterable) pages.push([...page]);
+  for await (const page of iterable) pages.push([...page.users]);
   return pages;
 }
 

@@ -34,6 +34,7 @@ function userPages(pageCount: number, perPage: number): GraphUser[][] {
 function fakeDirectory(pages: GraphUser[][], failOnPage?: number): UserDirectory {
   return {
     retries: 2,
+    listing: async () => ({ mode: 'sequential', partitions: 1, notes: [] }),
     async *pages() {
       for (const [index, page] of pages.entries()) {
         if (index === failOnPage) throw new Error('Graph went away');
@@ -137,6 +138,7 @@ describe('exportUsers handler', () => {
       filter: null,
       pages: 4,
       retries: 2,
+      listing: { mode: 'sequential', partitions: 1, notes: [] },
       durationMs: 3250,
     });
     expect(calls.completed).toEqual([manifest]);
