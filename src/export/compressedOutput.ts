@@ -23,18 +23,46 @@ export interface OutputCollector {
 // Large zlib chunks let compression keep pace with parsing instead of emitting 16 KiB crumbs.
 const GZIP_CHUNK_SIZE = 1024 * 1024;
 
+/** Room reserved, not used: pages count only once written. A blob cannot be larger anyway. */
+const MAX_BLOB_BYTES = 16 * 1024 ** 3;
+
+/**
+ * The blob's bytes in one buffer that grows in place (a resizable ArrayBuffer), so the finished
+ * blob is never copied: collecting chunks and concatenating them would hold it twice at the end.
+ */
+function createGrowingBuffer(): { append(chunk: Buffer): void; contents(): Buffer } {
+  const memory = new ArrayBuffer(0, { maxByteLength: MAX_BLOB_BYTES });
+  const view = new Uint8Array(memory);
+  let length = 0;
+  return {
+    append(chunk) {
+      const needed = length + chunk.length;
+      if (needed > memory.byteLength) {
+        // Growing in steps keeps resize calls rare; the untouched part of a step costs nothing.
+        memory.resize(Math.min(MAX_BLOB_BYTES, Math.max(needed, memory.byteLength * 2, 1024 * 1024)));
+      }
+      view.set(chunk, length);
+      length = needed;
+    },
+    contents() {
+      memory.resize(length);
+      return Buffer.from(memory, 0, length);
+    },
+  };
+}
+
 export function createOutputCollector(compression: Compression): OutputCollector {
-  const chunks: Buffer[] = [];
+  const stored = createGrowingBuffer();
   const hash = createHash('sha256');
   let bytes = 0;
   let uncompressedBytes = 0;
   const keep = (chunk: Buffer) => {
-    chunks.push(chunk);
+    stored.append(chunk);
     hash.update(chunk);
     bytes += chunk.length;
   };
   const result = (): CollectedOutput => ({
-    content: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes),
+    content: stored.contents(),
     bytes,
     sha256: hash.digest('hex'),
     uncompressedBytes,
@@ -44,7 +72,7 @@ export function createOutputCollector(compression: Compression): OutputCollector
     return {
       write: async (chunk) => {
         uncompressedBytes += chunk.length;
-        if (chunk.length > 0) keep(chunk);
+        keep(chunk);
       },
       finish: async () => result(),
     };

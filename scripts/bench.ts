@@ -1,0 +1,192 @@
+/**
+ * `npm run bench`: the export's speed and memory on the sandbox, next to a reference loop.
+ *
+ * Each case starts the sandbox with a generated directory and Azurite, runs the real export path
+ * (the runner in its own process: SDKs, TLS, Key Vault, Graph client, bindings to Azurite), then
+ * the reference loop (bare fetch + JSON.parse + the same serialisation and gzip) in its own
+ * process, and records wall time, CPU time and peak RSS of each. `--full` adds the 1M and 3M cases.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { DEFAULT_SELECT } from '../src/config.js';
+import type { ExportManifest } from '../src/export/runExport.js';
+import { startAzurite } from '../test/sandbox/azurite.js';
+import { type PropertyProfile, SandboxDirectory } from '../test/sandbox/directory.js';
+import { startSandbox } from '../test/sandbox/sandbox.js';
+
+interface BenchCase {
+  users: number;
+  profile: PropertyProfile;
+  format: 'json' | 'ndjson' | 'csv';
+  compression: 'none' | 'gzip';
+  latencyMs: number;
+  parallelism: number;
+  full?: boolean;
+  /** Skip the reference loop (it is a single chain: at 300 ms a page it only measures waiting). */
+  noReference?: boolean;
+}
+
+const CASES: BenchCase[] = [
+  ...(['json', 'ndjson', 'csv'] as const).flatMap((format) =>
+    (['none', 'gzip'] as const).map((compression) => ({ users: 10_000, profile: 'small' as const, format, compression, latencyMs: 0, parallelism: 1 })),
+  ),
+  ...(['json', 'ndjson', 'csv'] as const).flatMap((format) =>
+    (['none', 'gzip'] as const).map((compression) => ({ users: 100_000, profile: 'small' as const, format, compression, latencyMs: 0, parallelism: 1 })),
+  ),
+  { users: 100_000, profile: 'large', format: 'json', compression: 'gzip', latencyMs: 0, parallelism: 1 },
+  { users: 100_000, profile: 'small', format: 'json', compression: 'gzip', latencyMs: 300, parallelism: 1, noReference: true },
+  { users: 100_000, profile: 'small', format: 'json', compression: 'gzip', latencyMs: 300, parallelism: 16, noReference: true },
+  ...(['none', 'gzip'] as const).map((compression) => ({ users: 1_000_000, profile: 'small' as const, format: 'json' as const, compression, latencyMs: 0, parallelism: 1, full: true })),
+  { users: 1_000_000, profile: 'small', format: 'csv', compression: 'none', latencyMs: 0, parallelism: 1, full: true },
+  { users: 1_000_000, profile: 'small', format: 'ndjson', compression: 'gzip', latencyMs: 0, parallelism: 1, full: true },
+  { users: 1_000_000, profile: 'large', format: 'json', compression: 'gzip', latencyMs: 0, parallelism: 1, full: true },
+  { users: 1_000_000, profile: 'small', format: 'json', compression: 'gzip', latencyMs: 300, parallelism: 16, full: true, noReference: true },
+  { users: 1_000_000, profile: 'small', format: 'json', compression: 'gzip', latencyMs: 300, parallelism: 1, full: true, noReference: true },
+  { users: 3_000_000, profile: 'small', format: 'json', compression: 'gzip', latencyMs: 0, parallelism: 1, full: true, noReference: true },
+];
+
+interface Measured {
+  wallS: number;
+  cpuS: number;
+  peakRssMb: number;
+  /** process.memoryUsage() when RSS was highest, in MB. */
+  atPeakMb?: Record<string, number>;
+}
+
+const DIST = join(import.meta.dirname);
+const MEASURE = pathToFileURL(join(DIST, 'bench', 'measure.js')).href;
+
+function caseName(c: BenchCase): string {
+  const users = c.users >= 1_000_000 ? `${c.users / 1_000_000}M` : `${c.users / 1000}k`;
+  return `${users} ${c.profile} ${c.format}${c.compression === 'gzip' ? '.gz' : ''} ${c.latencyMs}ms p${c.parallelism}`;
+}
+
+function selectFor(profile: PropertyProfile): string[] {
+  return profile === 'small' ? [...DEFAULT_SELECT] : Object.keys(new SandboxDirectory({ size: 1, profile }).user(0));
+}
+
+async function measured(script: string, env: Record<string, string>): Promise<Measured & { stdout: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-'));
+  const usageFile = join(dir, 'usage.json');
+  const started = process.hrtime.bigint();
+  const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--import', MEASURE, script], {
+      cwd: dir,
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? dir, BENCH_USAGE_FILE: usageFile, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.on('close', (exitCode) => resolve({ code: exitCode ?? -1, stdout: out, stderr: err }));
+  });
+  const wallS = Number(process.hrtime.bigint() - started) / 1e9;
+  if (code !== 0) throw new Error(`${script} failed (${code}):\n${stdout}\n${stderr}`);
+  const usage = JSON.parse(readFileSync(usageFile, 'utf8')) as { cpuMs: number; peakRssMb: number; atPeakMb: Record<string, number> };
+  rmSync(dir, { recursive: true, force: true });
+  return { wallS, cpuS: usage.cpuMs / 1000, peakRssMb: usage.peakRssMb, atPeakMb: usage.atPeakMb, stdout };
+}
+
+async function runCase(c: BenchCase) {
+  const [sandbox, azurite] = await Promise.all([startSandbox({ users: c.users, profile: c.profile }), startAzurite()]);
+  try {
+    sandbox.graph.latencyMs = c.latencyMs;
+    const select = selectFor(c.profile).join(',');
+    const exported = await measured(join(DIST, 'export.js'), {
+      ...sandbox.processEnvironment(),
+      ...sandbox.appSettings(),
+      EXPORT_STORAGE: azurite.connectionString,
+      EXPORT_FORMAT: c.format,
+      EXPORT_COMPRESS: c.compression,
+      EXPORT_SELECT: select,
+      EXPORT_PARALLELISM: String(c.parallelism),
+    });
+    const manifest = JSON.parse(
+      (await (await import('@azure/storage-blob')).BlobServiceClient.fromConnectionString(azurite.connectionString)
+        .getContainerClient('entra-users')
+        .getBlobClient('latest/manifest.json')
+        .downloadToBuffer()).toString('utf8'),
+    ) as ExportManifest;
+    if (manifest.userCount !== c.users) throw new Error(`${caseName(c)}: exported ${manifest.userCount} users, expected ${c.users}`);
+
+    let reference: Measured | undefined;
+    if (!c.noReference) {
+      const token = sandbox.tenant.issueAccessToken(sandbox.exportApp, sandbox.origin).token;
+      const result = await measured(join(DIST, 'bench', 'referenceLoop.js'), {
+        NODE_EXTRA_CA_CERTS: sandbox.caBundlePath,
+        REFERENCE_GRAPH: sandbox.origin,
+        REFERENCE_TOKEN: token,
+        REFERENCE_SELECT: select,
+        REFERENCE_FORMAT: c.format,
+        REFERENCE_COMPRESS: c.compression,
+      });
+      const { users, bytes } = JSON.parse(result.stdout) as { users: number; bytes: number };
+      if (users !== c.users || bytes !== manifest.bytes) {
+        throw new Error(`${caseName(c)}: the reference loop produced ${users} users / ${bytes} bytes, the export ${manifest.userCount} / ${manifest.bytes}`);
+      }
+      reference = { wallS: result.wallS, cpuS: result.cpuS, peakRssMb: result.peakRssMb, atPeakMb: result.atPeakMb };
+    }
+    return {
+      case: caseName(c),
+      ...c,
+      bytes: manifest.bytes,
+      pages: manifest.pages,
+      listing: manifest.listing.mode,
+      export: {
+        wallS: exported.wallS,
+        cpuS: exported.cpuS,
+        peakRssMb: exported.peakRssMb,
+        atPeakMb: exported.atPeakMb,
+        usersPerS: c.users / exported.wallS,
+      },
+      reference,
+      cpuRatio: reference ? exported.cpuS / reference.cpuS : undefined,
+    };
+  } finally {
+    await Promise.all([sandbox.stop(), azurite.stop()]);
+  }
+}
+
+const fixed = (value: number | undefined, digits = 1) => (value === undefined ? '-' : value.toFixed(digits));
+
+async function main() {
+  const { values } = parseArgs({ options: { full: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } } });
+  const cases = CASES.filter((c) => (values.full || !c.full) && (!values.only || caseName(c).includes(values.only)));
+  console.log(`${cases.length} cases on ${process.version}; export = the runner with the SDKs, reference = fetch + parse + serialise.\n`);
+  const header = ['case', 'export wall s', 'cpu s', 'peak MB', 'users/s', 'bytes', 'ref wall s', 'ref cpu s', 'ref MB', 'cpu ratio'];
+  console.log(header.join(' | '));
+  const results = [];
+  for (const c of cases) {
+    const result = await runCase(c);
+    results.push(result);
+    console.log(
+      [
+        result.case,
+        fixed(result.export.wallS),
+        fixed(result.export.cpuS),
+        fixed(result.export.peakRssMb, 0),
+        fixed(result.export.usersPerS, 0),
+        String(result.bytes),
+        fixed(result.reference?.wallS),
+        fixed(result.reference?.cpuS),
+        fixed(result.reference?.peakRssMb, 0),
+        fixed(result.cpuRatio, 2),
+      ].join(' | '),
+    );
+  }
+  const out = values.out ?? join(process.cwd(), 'bench', 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  mkdirSync(join(out, '..'), { recursive: true });
+  writeFileSync(out, JSON.stringify({ node: process.version, date: new Date().toISOString(), results }, null, 2));
+  console.log(`\nResults written to ${out} (with each process's memory make-up at its peak).`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exitCode = 1;
+});
