@@ -33,21 +33,110 @@ interface BenchCase {
 
 const CASES: BenchCase[] = [
   ...(['json', 'ndjson', 'csv'] as const).flatMap((format) =>
-    (['none', 'gzip'] as const).map((compression) => ({ users: 10_000, profile: 'small' as const, format, compression, latencyMs: 0, parallelism: 1 })),
+    (['none', 'gzip'] as const).map((compression) => ({
+      users: 10_000,
+      profile: 'small' as const,
+      format,
+      compression,
+      latencyMs: 0,
+      parallelism: 1,
+    })),
   ),
   ...(['json', 'ndjson', 'csv'] as const).flatMap((format) =>
-    (['none', 'gzip'] as const).map((compression) => ({ users: 100_000, profile: 'small' as const, format, compression, latencyMs: 0, parallelism: 1 })),
+    (['none', 'gzip'] as const).map((compression) => ({
+      users: 100_000,
+      profile: 'small' as const,
+      format,
+      compression,
+      latencyMs: 0,
+      parallelism: 1,
+    })),
   ),
   { users: 100_000, profile: 'large', format: 'json', compression: 'gzip', latencyMs: 0, parallelism: 1 },
-  { users: 100_000, profile: 'small', format: 'json', compression: 'gzip', latencyMs: 300, parallelism: 1, noReference: true },
-  { users: 100_000, profile: 'small', format: 'json', compression: 'gzip', latencyMs: 300, parallelism: 16, noReference: true },
-  ...(['none', 'gzip'] as const).map((compression) => ({ users: 1_000_000, profile: 'small' as const, format: 'json' as const, compression, latencyMs: 0, parallelism: 1, full: true })),
-  { users: 1_000_000, profile: 'small', format: 'csv', compression: 'none', latencyMs: 0, parallelism: 1, full: true },
-  { users: 1_000_000, profile: 'small', format: 'ndjson', compression: 'gzip', latencyMs: 0, parallelism: 1, full: true },
-  { users: 1_000_000, profile: 'large', format: 'json', compression: 'gzip', latencyMs: 0, parallelism: 1, full: true },
-  { users: 1_000_000, profile: 'small', format: 'json', compression: 'gzip', latencyMs: 300, parallelism: 16, full: true, noReference: true },
-  { users: 1_000_000, profile: 'small', format: 'json', compression: 'gzip', latencyMs: 300, parallelism: 1, full: true, noReference: true },
-  { users: 3_000_000, profile: 'small', format: 'json', compression: 'gzip', latencyMs: 0, parallelism: 1, full: true, noReference: true },
+  {
+    users: 100_000,
+    profile: 'small',
+    format: 'json',
+    compression: 'gzip',
+    latencyMs: 300,
+    parallelism: 1,
+    noReference: true,
+  },
+  {
+    users: 100_000,
+    profile: 'small',
+    format: 'json',
+    compression: 'gzip',
+    latencyMs: 300,
+    parallelism: 16,
+    noReference: true,
+  },
+  ...(['none', 'gzip'] as const).map((compression) => ({
+    users: 1_000_000,
+    profile: 'small' as const,
+    format: 'json' as const,
+    compression,
+    latencyMs: 0,
+    parallelism: 1,
+    full: true,
+  })),
+  {
+    users: 1_000_000,
+    profile: 'small',
+    format: 'csv',
+    compression: 'none',
+    latencyMs: 0,
+    parallelism: 1,
+    full: true,
+  },
+  {
+    users: 1_000_000,
+    profile: 'small',
+    format: 'ndjson',
+    compression: 'gzip',
+    latencyMs: 0,
+    parallelism: 1,
+    full: true,
+  },
+  {
+    users: 1_000_000,
+    profile: 'large',
+    format: 'json',
+    compression: 'gzip',
+    latencyMs: 0,
+    parallelism: 1,
+    full: true,
+  },
+  {
+    users: 1_000_000,
+    profile: 'small',
+    format: 'json',
+    compression: 'gzip',
+    latencyMs: 300,
+    parallelism: 16,
+    full: true,
+    noReference: true,
+  },
+  {
+    users: 1_000_000,
+    profile: 'small',
+    format: 'json',
+    compression: 'gzip',
+    latencyMs: 300,
+    parallelism: 1,
+    full: true,
+    noReference: true,
+  },
+  {
+    users: 3_000_000,
+    profile: 'small',
+    format: 'json',
+    compression: 'gzip',
+    latencyMs: 0,
+    parallelism: 1,
+    full: true,
+    noReference: true,
+  },
 ];
 
 interface Measured {
@@ -67,34 +156,50 @@ function caseName(c: BenchCase): string {
 }
 
 function selectFor(profile: PropertyProfile): string[] {
-  return profile === 'small' ? [...DEFAULT_SELECT] : Object.keys(new SandboxDirectory({ size: 1, profile }).user(0));
+  return profile === 'small'
+    ? [...DEFAULT_SELECT]
+    : Object.keys(new SandboxDirectory({ size: 1, profile }).user(0));
 }
 
 async function measured(script: string, env: Record<string, string>): Promise<Measured & { stdout: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-'));
   const usageFile = join(dir, 'usage.json');
   const started = process.hrtime.bigint();
-  const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', MEASURE, script], {
-      cwd: dir,
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? dir, BENCH_USAGE_FILE: usageFile, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('close', (exitCode) => resolve({ code: exitCode ?? -1, stdout: out, stderr: err }));
-  });
+  const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>(
+    (resolve) => {
+      const child = spawn(process.execPath, ['--import', MEASURE, script], {
+        cwd: dir,
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          HOME: process.env['HOME'] ?? dir,
+          BENCH_USAGE_FILE: usageFile,
+          ...env,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      child.on('close', (exitCode) => resolve({ code: exitCode ?? -1, stdout: out, stderr: err }));
+    },
+  );
   const wallS = Number(process.hrtime.bigint() - started) / 1e9;
   if (code !== 0) throw new Error(`${script} failed (${code}):\n${stdout}\n${stderr}`);
-  const usage = JSON.parse(readFileSync(usageFile, 'utf8')) as { cpuMs: number; peakRssMb: number; atPeakMb: Record<string, number> };
+  const usage = JSON.parse(readFileSync(usageFile, 'utf8')) as {
+    cpuMs: number;
+    peakRssMb: number;
+    atPeakMb: Record<string, number>;
+  };
   rmSync(dir, { recursive: true, force: true });
   return { wallS, cpuS: usage.cpuMs / 1000, peakRssMb: usage.peakRssMb, atPeakMb: usage.atPeakMb, stdout };
 }
 
 async function runCase(c: BenchCase) {
-  const [sandbox, azurite] = await Promise.all([startSandbox({ users: c.users, profile: c.profile }), startAzurite()]);
+  const [sandbox, azurite] = await Promise.all([
+    startSandbox({ users: c.users, profile: c.profile }),
+    startAzurite(),
+  ]);
   try {
     sandbox.graph.latencyMs = c.latencyMs;
     const select = selectFor(c.profile).join(',');
@@ -108,12 +213,17 @@ async function runCase(c: BenchCase) {
       EXPORT_PARALLELISM: String(c.parallelism),
     });
     const manifest = JSON.parse(
-      (await (await import('@azure/storage-blob')).BlobServiceClient.fromConnectionString(azurite.connectionString)
-        .getContainerClient('entra-users')
-        .getBlobClient('latest/manifest.json')
-        .downloadToBuffer()).toString('utf8'),
+      (
+        await (
+          await import('@azure/storage-blob')
+        ).BlobServiceClient.fromConnectionString(azurite.connectionString)
+          .getContainerClient('entra-users')
+          .getBlobClient('latest/manifest.json')
+          .downloadToBuffer()
+      ).toString('utf8'),
     ) as ExportManifest;
-    if (manifest.userCount !== c.users) throw new Error(`${caseName(c)}: exported ${manifest.userCount} users, expected ${c.users}`);
+    if (manifest.userCount !== c.users)
+      throw new Error(`${caseName(c)}: exported ${manifest.userCount} users, expected ${c.users}`);
 
     let reference: Measured | undefined;
     if (!c.noReference) {
@@ -128,9 +238,16 @@ async function runCase(c: BenchCase) {
       });
       const { users, bytes } = JSON.parse(result.stdout) as { users: number; bytes: number };
       if (users !== c.users || bytes !== manifest.bytes) {
-        throw new Error(`${caseName(c)}: the reference loop produced ${users} users / ${bytes} bytes, the export ${manifest.userCount} / ${manifest.bytes}`);
+        throw new Error(
+          `${caseName(c)}: the reference loop produced ${users} users / ${bytes} bytes, the export ${manifest.userCount} / ${manifest.bytes}`,
+        );
       }
-      reference = { wallS: result.wallS, cpuS: result.cpuS, peakRssMb: result.peakRssMb, atPeakMb: result.atPeakMb };
+      reference = {
+        wallS: result.wallS,
+        cpuS: result.cpuS,
+        peakRssMb: result.peakRssMb,
+        atPeakMb: result.atPeakMb,
+      };
     }
     return {
       case: caseName(c),
@@ -156,10 +273,27 @@ async function runCase(c: BenchCase) {
 const fixed = (value: number | undefined, digits = 1) => (value === undefined ? '-' : value.toFixed(digits));
 
 async function main() {
-  const { values } = parseArgs({ options: { full: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } } });
-  const cases = CASES.filter((c) => (values.full || !c.full) && (!values.only || caseName(c).includes(values.only)));
-  console.log(`${cases.length} cases on ${process.version}; export = the runner with the SDKs, reference = fetch + parse + serialise.\n`);
-  const header = ['case', 'export wall s', 'cpu s', 'peak MB', 'users/s', 'bytes', 'ref wall s', 'ref cpu s', 'ref MB', 'cpu ratio'];
+  const { values } = parseArgs({
+    options: { full: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } },
+  });
+  const cases = CASES.filter(
+    (c) => (values.full || !c.full) && (!values.only || caseName(c).includes(values.only)),
+  );
+  console.log(
+    `${cases.length} cases on ${process.version}; export = the runner with the SDKs, reference = fetch + parse + serialise.\n`,
+  );
+  const header = [
+    'case',
+    'export wall s',
+    'cpu s',
+    'peak MB',
+    'users/s',
+    'bytes',
+    'ref wall s',
+    'ref cpu s',
+    'ref MB',
+    'cpu ratio',
+  ];
   console.log(header.join(' | '));
   const results = [];
   for (const c of cases) {
@@ -180,9 +314,14 @@ async function main() {
       ].join(' | '),
     );
   }
-  const out = values.out ?? join(process.cwd(), 'bench', 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const out =
+    values.out ??
+    join(process.cwd(), 'bench', 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(join(out, '..'), { recursive: true });
-  writeFileSync(out, JSON.stringify({ node: process.version, date: new Date().toISOString(), results }, null, 2));
+  writeFileSync(
+    out,
+    JSON.stringify({ node: process.version, date: new Date().toISOString(), results }, null, 2),
+  );
   console.log(`\nResults written to ${out} (with each process's memory make-up at its peak).`);
 }
 

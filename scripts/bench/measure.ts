@@ -20,7 +20,13 @@ if (target) {
       JSON.stringify({
         cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000,
         peakRssMb: usage.maxRSS / 1024,
-        atPeakMb: { rss: mb(highest.rss), heapUsed: mb(highest.heapUsed), heapTotal: mb(highest.heapTotal), external: mb(highest.external), arrayBuffers: mb(highest.arrayBuffers) },
+        atPeakMb: {
+          rss: mb(highest.rss),
+          heapUsed: mb(highest.heapUsed),
+          heapTotal: mb(highest.heapTotal),
+          external: mb(highest.external),
+          arrayBuffers: mb(highest.arrayBuffers),
+        },
       }),
     );
   });

@@ -22,16 +22,29 @@ export function blobServiceFor(env: Env, connection = STORAGE_CONNECTION): BlobS
   );
 }
 
-/** Writes one blob as a blob output binding does: creating the container, replacing the blob. */
-export async function writeBindingBlob(
-  service: BlobServiceClient,
-  path: string,
-  content: Buffer,
-): Promise<void> {
-  const slash = path.indexOf('/');
-  const container = service.getContainerClient(path.slice(0, slash));
-  await container.createIfNotExists();
-  await container.getBlockBlobClient(path.slice(slash + 1)).uploadData(content, {
-    blobHTTPHeaders: { blobContentType: 'application/octet-stream' },
-  });
+/**
+ * Writes blobs as blob output bindings do: creating the container, replacing the blob. Content
+ * already written in this run (the snapshot is the latest export's bytes) is copied within the
+ * account instead of sent again, which halves what a laptop uploads for a large tenant.
+ */
+export function createBindingWriter(service: BlobServiceClient) {
+  const written = new Map<Buffer, string>();
+  const blobAt = (path: string) => {
+    const slash = path.indexOf('/');
+    return { container: service.getContainerClient(path.slice(0, slash)), name: path.slice(slash + 1) };
+  };
+  return async function writeBindingBlob(path: string, content: Buffer): Promise<void> {
+    const { container, name } = blobAt(path);
+    await container.createIfNotExists();
+    const blob = container.getBlockBlobClient(name);
+    const sameContent = written.get(content);
+    if (sameContent !== undefined) {
+      const source = blobAt(sameContent);
+      const copy = await blob.beginCopyFromURL(source.container.getBlobClient(source.name).url);
+      await copy.pollUntilDone();
+    } else {
+      await blob.uploadData(content, { blobHTTPHeaders: { blobContentType: 'application/octet-stream' } });
+    }
+    written.set(content, path);
+  };
 }

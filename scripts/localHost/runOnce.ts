@@ -3,7 +3,7 @@ import azureFunctions, { type Timer } from '@azure/functions';
 import type { Env } from '../../src/config.js';
 import type { ExportManifest } from '../../src/export/runExport.js';
 import { resolveBindingPath } from './bindingPath.js';
-import { blobServiceFor, writeBindingBlob } from './blobStorage.js';
+import { blobServiceFor, createBindingWriter } from './blobStorage.js';
 
 /** The function itself threw (and logged why); the host would write none of its bindings. */
 export class FunctionFailedError extends Error {
@@ -65,7 +65,7 @@ export async function runExportOnce(
     throw new FunctionFailedError(error);
   }
 
-  const service = blobServiceFor(settings);
+  const writeBindingBlob = createBindingWriter(blobServiceFor(settings));
   const written: WrittenBlob[] = [];
   // Users first, manifests last: a manifest never describes a blob that is not there yet.
   for (const output of outputs) {
@@ -73,7 +73,7 @@ export async function runExportOnce(
     if (!Buffer.isBuffer(content))
       throw new Error(`${FUNCTION_NAME} returned without setting ${output.path}.`);
     const path = resolveBindingPath(output.path, settings, invokedAt);
-    await writeBindingBlob(service, path, content);
+    await writeBindingBlob(path, content);
     written.push({ path, bytes: content.length });
   }
   const manifest = JSON.parse(
