@@ -78,6 +78,10 @@ export class SandboxGraph {
     const record: GraphRequestRecord = { path: url.pathname, query, page: 0, status: 0 };
     this.requests.push(record);
     const finish = (status: number) => (record.status = status);
+    const fail = (status: number, code: string, message: string, headers: Record<string, string> = {}) => {
+      finish(status);
+      graphError(response, status, code, message, headers);
+    };
 
     const check = this.tenant.checkAccessToken(bearerToken(request), this.origin());
     if (!check.ok) {
@@ -93,26 +97,18 @@ export class SandboxGraph {
     }
     const roles = Array.isArray(check.claims['roles']) ? (check.claims['roles'] as unknown[]) : [];
     if (!roles.some((role) => READ_ROLES.includes(String(role)))) {
-      finish(403);
-      graphError(
-        response,
-        403,
-        'Authorization_RequestDenied',
-        'Insufficient privileges to complete the operation.',
-      );
+      fail(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
       return;
     }
 
     if (url.pathname === '/v1.0/users/$count') {
       if (request.headers['consistencylevel'] !== 'eventual') {
-        finish(400);
-        graphError(response, 400, 'Request_BadRequest', 'Count is not currently supported.');
+        fail(400, 'Request_BadRequest', 'Count is not currently supported.');
         return;
       }
       const matches = this.matching(query['$filter']);
       if (matches instanceof Error) {
-        finish(400);
-        graphError(response, 400, 'Request_UnsupportedQuery', matches.message);
+        fail(400, 'Request_UnsupportedQuery', matches.message);
         return;
       }
       finish(200);
@@ -121,16 +117,13 @@ export class SandboxGraph {
       return;
     }
     if (url.pathname !== '/v1.0/users') {
-      finish(400);
-      graphError(response, 400, 'Request_BadRequest', `Unsupported request in the sandbox: ${url.pathname}`);
+      fail(400, 'Request_BadRequest', `Unsupported request in the sandbox: ${url.pathname}`);
       return;
     }
 
     const top = query['$top'] === undefined ? DEFAULT_TOP : Number(query['$top']);
     if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) {
-      finish(400);
-      graphError(
-        response,
+      fail(
         400,
         'Request_UnsupportedQuery',
         `Invalid page size specified: '${query['$top'] ?? ''}'. Must be between 1 and ${MAX_TOP} inclusive.`,
@@ -143,9 +136,7 @@ export class SandboxGraph {
       .filter(Boolean);
     const unknown = select?.find((name) => !KNOWN_PROPERTIES.has(name));
     if (unknown !== undefined) {
-      finish(400);
-      graphError(
-        response,
+      fail(
         400,
         'Request_BadRequest',
         `Could not find a property named '${unknown}' on type 'Microsoft.DirectoryServices.User'.`,
@@ -153,22 +144,18 @@ export class SandboxGraph {
       return;
     }
     if (query['$filter'] !== undefined && this.rejectedFilters?.test(query['$filter'])) {
-      finish(400);
-      graphError(response, 400, 'Request_UnsupportedQuery', 'Unsupported Query.');
+      fail(400, 'Request_UnsupportedQuery', 'Unsupported Query.');
       return;
     }
     const matches = this.matching(query['$filter']);
     if (matches instanceof Error) {
-      finish(400);
-      graphError(response, 400, 'Request_UnsupportedQuery', matches.message);
+      fail(400, 'Request_UnsupportedQuery', matches.message);
       return;
     }
     const listing = listingKey(query);
     const offset = readSkipToken(query['$skiptoken'], listing);
     if (offset === undefined) {
-      finish(400);
-      graphError(
-        response,
+      fail(
         400,
         'Directory_ExpiredPageToken',
         'The specified page token value has expired and can no longer be included in your request.',
