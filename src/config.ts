@@ -51,38 +51,33 @@ export const DEFAULT_SELECT: readonly string[] = [
 export const STORAGE_CONNECTION = 'EXPORT_STORAGE';
 
 /**
- * Every app setting the product reads. The infrastructure and the README are checked against
- * this list, so a setting cannot be added here without being deployed and documented.
+ * Every app setting the product reads. The infrastructure, the README and the example local
+ * settings are checked against this list, so a setting cannot be added without being deployed
+ * and documented.
  */
-export const SETTINGS = {
-  KEY_VAULT_URL: { required: true, example: 'https://kv-entra-export.vault.azure.net' },
-  GRAPH_CLIENT_SECRET_NAME: { required: false, example: 'graph-client-secret' },
-  GRAPH_CLIENT_CERTIFICATE_NAME: { required: false, example: 'graph-client-certificate' },
-  GRAPH_TENANT_ID: { required: true, example: '00000000-0000-0000-0000-000000000000' },
-  GRAPH_CLIENT_ID: { required: true, example: '00000000-0000-0000-0000-000000000000' },
-  GRAPH_ENDPOINT: { required: false, example: DEFAULT_GRAPH_ENDPOINT },
-  GRAPH_AUTHORITY_HOST: { required: false, example: DEFAULT_AUTHORITY_HOST },
-  EXPORT_SCHEDULE: { required: false, example: DEFAULT_SCHEDULE },
-  EXPORT_SELECT: { required: false, example: DEFAULT_SELECT.join(',') },
-  EXPORT_FILTER: { required: false, example: 'accountEnabled eq true' },
-  EXPORT_FORMAT: { required: false, example: 'json' },
-  EXPORT_COMPRESS: { required: false, example: 'none' },
-  EXPORT_CONTAINER: { required: false, example: DEFAULT_CONTAINER },
-  EXPORT_PARALLELISM: { required: false, example: '8' },
-  EXPORT_STORAGE: { required: false, example: 'UseDevelopmentStorage=true' },
-  EXPORT_STORAGE__blobServiceUri: {
-    required: false,
-    example: 'https://stexport.blob.core.windows.net',
-  },
-  APPLICATIONINSIGHTS_CONNECTION_STRING: { required: false, example: 'InstrumentationKey=...' },
-  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: {
-    required: false,
-    example: 'ClientId=<identity client id>;Authorization=AAD',
-  },
-  AZURE_CLIENT_ID: { required: false, example: '<user-assigned identity client id>' },
-} as const;
+export const SETTING_NAMES = [
+  'KEY_VAULT_URL',
+  'GRAPH_CLIENT_SECRET_NAME',
+  'GRAPH_CLIENT_CERTIFICATE_NAME',
+  'GRAPH_TENANT_ID',
+  'GRAPH_CLIENT_ID',
+  'GRAPH_ENDPOINT',
+  'GRAPH_AUTHORITY_HOST',
+  'EXPORT_SCHEDULE',
+  'EXPORT_SELECT',
+  'EXPORT_FILTER',
+  'EXPORT_FORMAT',
+  'EXPORT_COMPRESS',
+  'EXPORT_CONTAINER',
+  'EXPORT_PARALLELISM',
+  'EXPORT_STORAGE',
+  'EXPORT_STORAGE__blobServiceUri',
+  'APPLICATIONINSIGHTS_CONNECTION_STRING',
+  'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+  'AZURE_CLIENT_ID',
+] as const;
 
-export type SettingName = keyof typeof SETTINGS;
+export type SettingName = (typeof SETTING_NAMES)[number];
 
 /** Far below Graph's budget of 8,000 requests per 10 s per app and tenant, even at 100 ms a page. */
 export const MAX_PARALLELISM = 16;

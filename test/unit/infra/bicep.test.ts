@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { SETTINGS } from '../../../src/config.js';
+import { SETTING_NAMES } from '../../../src/config.js';
 import {
   blockAfter,
   guidVariables,
@@ -47,12 +47,12 @@ const appSettings = topLevelKeys(
 
 describe('the function app settings in Bicep', () => {
   it('sets every setting the product reads, from the same list', () => {
-    const expected = Object.keys(SETTINGS).filter((name) => !NOT_DEPLOYED.includes(name));
+    const expected = [...SETTING_NAMES].filter((name) => !NOT_DEPLOYED.includes(name));
     expect(expected.filter((name) => !appSettings.includes(name))).toEqual([]);
   });
 
   it('sets nothing the product or the host does not read', () => {
-    const known = new Set([...Object.keys(SETTINGS), ...HOST_SETTINGS]);
+    const known = new Set([...[...SETTING_NAMES], ...HOST_SETTINGS]);
     expect(appSettings.filter((name) => !known.has(name))).toEqual([]);
   });
 
