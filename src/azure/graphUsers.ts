@@ -20,13 +20,10 @@ import { explainGraphError, explainTokenError, isTransientGraphFailure } from '.
 /** Graph's largest page for /users. */
 export const USERS_PAGE_SIZE = 999;
 
-export interface GraphDirectoryOptions {
-  /** Retries of one throttled (429/503/504) request; the Graph client caps this at 10. */
-  throttleRetries?: number;
-  /** Retries of one page after a dropped connection or a 500/502. */
-  transientRetries?: number;
-  sleep?: (ms: number) => Promise<void>;
-}
+/** Retries of one throttled (429/503/504) request, honouring Retry-After; the Graph client allows 10. */
+const THROTTLE_RETRIES = 6;
+/** Retries of one page after a dropped connection or a 500/502. */
+const TRANSIENT_RETRIES = 3;
 
 export function graphScope(config: ExportConfig): string {
   return `${config.graphEndpoint}/.default`;
@@ -46,7 +43,6 @@ export function firstUsersUrl(config: ExportConfig, filter = config.filter): str
 export async function openGraphDirectory(
   config: ExportConfig,
   credential: TokenCredential,
-  options: GraphDirectoryOptions = {},
 ): Promise<UserDirectory> {
   const scope = graphScope(config);
   try {
@@ -70,7 +66,7 @@ export async function openGraphDirectory(
         },
       }),
       // Throttling is expected on large tenants: honour Retry-After, a few more times than the default.
-      new RetryHandler(new RetryHandlerOptions(3, options.throttleRetries ?? 6, countRetry)),
+      new RetryHandler(new RetryHandlerOptions(3, THROTTLE_RETRIES, countRetry)),
       new RedirectHandler(new RedirectHandlerOptions()),
       new TelemetryHandler(),
       new HTTPMessageHandler(),
@@ -79,12 +75,12 @@ export async function openGraphDirectory(
     customHosts: new Set([new URL(config.graphEndpoint).hostname]),
   });
 
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
   const chain = (url: string) =>
     followNextLinks(url, {
       getPage: (pageUrl) => client.api(pageUrl).get() as Promise<unknown>,
       isTransient: isTransientGraphFailure,
-      transientRetries: options.transientRetries ?? 3,
+      transientRetries: TRANSIENT_RETRIES,
       sleep,
       onRetry: () => countRetry(),
     });
