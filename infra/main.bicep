@@ -42,7 +42,8 @@ param exportFilter string = ''
 param exportFormat string = 'json'
 
 @allowed(['none', 'gzip'])
-param exportCompress string = 'gzip'
+@description('gzip for large tenants: a smaller blob and less memory (README, Performance).')
+param exportCompress string = 'none'
 
 @minValue(1)
 @maxValue(16)

@@ -13,11 +13,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { DEFAULT_SELECT } from '../src/config.js';
-import type { ExportManifest } from '../src/export/runExport.js';
-import { startAzurite } from '../test/sandbox/azurite.js';
-import { type PropertyProfile, SandboxDirectory } from '../test/sandbox/directory.js';
-import { startSandbox } from '../test/sandbox/sandbox.js';
+import type { ExportManifest } from '../src/export/manifest.js';
+import { DEFAULT_SELECT, settingOrDefault } from '../src/settings.js';
+import { startAzurite } from '../sandbox/azurite.js';
+import { type PropertyProfile, SandboxDirectory } from '../sandbox/directory.js';
+import { startSandbox } from '../sandbox/sandbox.js';
 
 interface BenchCase {
   users: number;
@@ -210,7 +210,7 @@ async function runCase(c: BenchCase) {
         await (
           await import('@azure/storage-blob')
         ).BlobServiceClient.fromConnectionString(azurite.connectionString)
-          .getContainerClient('entra-users')
+          .getContainerClient(settingOrDefault({}, 'EXPORT_CONTAINER'))
           .getBlobClient('latest/manifest.json')
           .downloadToBuffer()
       ).toString('utf8'),

@@ -6,16 +6,24 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { BlobServiceClient } from '@azure/storage-blob';
 
-import { startAzurite } from '../test/sandbox/azurite.js';
-import { startSandbox } from '../test/sandbox/sandbox.js';
-import { namesATenant, readSettings } from './localHost/localSettings.js';
-import { FunctionFailedError, runExportOnce } from './localHost/runOnce.js';
+import { startAzurite } from '../sandbox/azurite.js';
+import { namesATenant, readSettings } from '../sandbox/host/appSettings.js';
+import {
+  FunctionFailedError,
+  invokeTimerFunction,
+  OutputBindingError,
+} from '../sandbox/host/hostEmulator.js';
+import { startSandbox } from '../sandbox/sandbox.js';
+import type { ExportManifest } from '../src/export/manifest.js';
+import { createProductionExportUsers } from '../src/functions/exportUsers.js';
+import { settingOrDefault } from '../src/settings.js';
 
 const USAGE = `Usage: npm run export [-- --users N] [-- --settings PATH]
 
@@ -31,7 +39,7 @@ runs against the built-in sandbox tenant and Azurite, on this machine only.`;
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
-      settings: { type: 'string', default: 'local.settings.json' },
+      settings: { type: 'string' },
       users: { type: 'string', default: '2500' },
       help: { type: 'boolean', default: false },
     },
@@ -40,7 +48,11 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const settings = readSettings(process.env, resolve(values.settings));
+  const settingsPath = resolve(values.settings ?? 'local.settings.json');
+  if (values.settings !== undefined && !existsSync(settingsPath)) {
+    throw new Error(`--settings ${values.settings}: there is no such file (${settingsPath}).`);
+  }
+  const settings = readSettings(process.env, settingsPath);
   if (!namesATenant(settings)) {
     const users = Number(values.users);
     if (!Number.isInteger(users) || users < 0)
@@ -73,7 +85,17 @@ async function runConfigured(settings: Record<string, string | undefined>): Prom
   const { log, endProgress } = createConsoleLog(process.stdout.isTTY);
   try {
     const started = Date.now();
-    const { manifest, written } = await runExportOnce(settings, log);
+    // Core Tools starts the worker with local.settings.json's Values in its environment, where the
+    // Azure SDKs read theirs (AZURE_CLIENT_ID, HTTPS_PROXY); this process does the same for itself.
+    for (const [name, value] of Object.entries(settings)) if (value !== undefined) process.env[name] = value;
+    const exportUsers = createProductionExportUsers(settings);
+    const { written, outputs, handedOverBytes } = await invokeTimerFunction(exportUsers, {
+      env: settings,
+      log,
+    });
+    const manifest = JSON.parse(
+      outputs.get(exportUsers.outputs.latestManifest.path)!.toString('utf8'),
+    ) as ExportManifest;
     endProgress();
     console.log(
       `\nExport complete: ${manifest.userCount} users, ${manifest.pages} pages, ${manifest.retries} retries, ` +
@@ -81,6 +103,9 @@ async function runConfigured(settings: Record<string, string | undefined>): Prom
     );
     console.log('Blobs written:');
     for (const blob of written) console.log(`  ${blob.path} (${blob.bytes} bytes)`);
+    console.log(
+      `Handed from the function to the host: ${handedOverBytes} bytes (every output, as Azure carries them).`,
+    );
     return 0;
   } catch (error) {
     endProgress();
@@ -88,7 +113,11 @@ async function runConfigured(settings: Record<string, string | undefined>): Prom
     if (!(error instanceof FunctionFailedError)) {
       console.error(error instanceof Error ? error.message : String(error));
     }
-    console.error('\nExport failed; no blob was written.');
+    console.error(
+      error instanceof OutputBindingError
+        ? '\nExport failed while writing its blobs; some may have been written (see above).'
+        : '\nExport failed; no blob was written.',
+    );
     return 1;
   }
 }
@@ -122,7 +151,7 @@ async function runDemo(users: number): Promise<number> {
 
 async function describeDemoExport(connectionString: string, telemetryItems: number): Promise<void> {
   const container = BlobServiceClient.fromConnectionString(connectionString).getContainerClient(
-    process.env['EXPORT_CONTAINER'] ?? 'entra-users',
+    settingOrDefault(process.env, 'EXPORT_CONTAINER'),
   );
   const manifestText = (await container.getBlobClient('latest/manifest.json').downloadToBuffer()).toString(
     'utf8',

@@ -4,8 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 
-import { startAzurite } from '../test/sandbox/azurite.js';
-import { startSandbox } from '../test/sandbox/sandbox.js';
+import { startAzurite } from '../sandbox/azurite.js';
+import { startSandbox } from '../sandbox/sandbox.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { users: { type: 'string', default: '2500' } } });

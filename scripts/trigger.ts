@@ -1,13 +1,8 @@
 /** `npm run trigger`: runs exportUsers now, through the Functions admin endpoint. */
 import { parseArgs } from 'node:util';
 
-import { FUNCTION_NAME } from '../src/functions/functionName.js';
-import {
-  azureTarget,
-  LOCAL_HOST_URL,
-  type TriggerTarget,
-  triggerFunction,
-} from './localHost/adminTrigger.js';
+import { FUNCTION_NAME } from '../src/functions/exportUsers.js';
+import { azureTarget, LOCAL_HOST_URL, type TriggerTarget, triggerFunction } from './adminTrigger.js';
 
 const USAGE = `Usage:
   npm run trigger -- --app <function-app> --resource-group <group>   host name and master key from the Azure CLI

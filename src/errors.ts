@@ -23,7 +23,56 @@ export class ConfigError extends ExportError {
   }
 }
 
+const REDACTED = '[redacted]';
+
+/** Names under which a value is a credential, in JSON, query strings, forms and connection strings. */
+const SECRET_KEY =
+  /^(?:accountkey|sharedaccesskey|sharedaccesssignature|sig|client_secret|clientsecret|client_assertion|assertion|access_token|refresh_token|id_token|password|secret|token|authorization|x-functions-key|masterkey|privatekey|private_key)$/i;
+
+/**
+ * The one redaction rule for text that may carry a credential (an SDK's error message, a body
+ * echoed back): JWTs, PEM blocks, `Bearer` tokens and `key=value` pairs whose key names a secret.
+ */
+export function redact(text: string): string {
+  return text
+    .replace(/-----BEGIN [A-Z0-9 ]+-----[\s\S]*?(?:-----END [A-Z0-9 ]+-----|$)/g, REDACTED)
+    .replace(/\beyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/g, REDACTED)
+    .replace(/\b(Bearer|Basic)\s+[\w\-.~+/]+=*/gi, `$1 ${REDACTED}`)
+    .replace(/\b([A-Za-z_-]+)=([^;&\s"',]+)/g, (match, key: string) =>
+      SECRET_KEY.test(key) ? `${key}=${REDACTED}` : match,
+    );
+}
+
+/** A thrown value that is not an Error, as readable text: plain objects as JSON with secrets masked. */
+function describeThrown(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null) {
+    try {
+      return JSON.stringify(value, (key, item: unknown) =>
+        // A Key Vault secret carries its content as `value`.
+        (SECRET_KEY.test(key) || key === 'value') && typeof item !== 'object' ? REDACTED : item,
+      );
+    } catch {
+      // A cycle, or a getter that throws: fall back to what String() can say.
+    }
+  }
+  return String(value);
+}
+
+/** Turns any thrown value into an Error; never `[object Object]`, never a credential. */
 export function toError(value: unknown): Error {
   if (value instanceof Error) return value;
-  return new Error(typeof value === 'string' ? value : `Non-error thrown: ${String(value)}`);
+  const text = redact(describeThrown(value));
+  return new Error(typeof value === 'string' ? text : `Non-error thrown: ${text}`);
+}
+
+/**
+ * The error as it may leave the process (log, telemetry, the host): message and stack redacted.
+ * The original, with its cause, stays in memory only.
+ */
+export function redactedError(error: Error): Error {
+  const safe = new Error(redact(error.message));
+  safe.name = error.name;
+  safe.stack = error.stack === undefined ? undefined : redact(error.stack);
+  return safe;
 }

@@ -3,7 +3,7 @@
  * and the same serialisation and compression, nothing else (no SDKs, no Key Vault, no bindings).
  * Reads REFERENCE_* from the environment; prints {users, bytes} as JSON.
  */
-import type { Compression, ExportFormat } from '../../src/config.js';
+import type { Compression, ExportFormat } from '../../src/settings.js';
 import { createOutputCollector } from '../../src/export/compressedOutput.js';
 import { createSerializer, type GraphUser } from '../../src/export/formats.js';
 

@@ -1,7 +1,8 @@
 import { ClientCertificateCredential, ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import type { KeyVaultSecret } from '@azure/keyvault-secrets';
 
-import type { ExportConfig } from '../config.js';
+import { describeCredential, type ExportConfig } from '../config.js';
+import { ExportError } from '../errors.js';
 import { certificatePemFromKeyVault } from './certificatePem.js';
 import { explainKeyVaultError } from './serviceErrors.js';
 
@@ -19,7 +20,7 @@ export async function readGraphCredential(
   vault: SecretReader,
 ): Promise<TokenCredential> {
   const source = config.graphCredential;
-  const name = source.kind === 'certificate' ? source.certificateName : source.secretName;
+  const name = source.name;
   let secret;
   try {
     secret = await vault.getSecret(name);
@@ -27,11 +28,13 @@ export async function readGraphCredential(
     throw explainKeyVaultError(error, config);
   }
   const value = secret.value ?? '';
-  if (value === '') {
-    throw explainKeyVaultError(
-      Object.assign(new Error('the entry has no value'), { statusCode: 404, code: 'EmptySecret' }),
-      config,
-    );
+  if (value.trim() === '') {
+    throw new ExportError(`The ${describeCredential(source)} in ${config.keyVaultUrl} is empty.`, {
+      remedy:
+        source.kind === 'certificate'
+          ? `Create the certificate in Key Vault (a completed certificate with an exportable key), or point ${source.setting} at one.`
+          : `Store the client secret's Value (not its Secret ID) as a new version of "${name}", or point ${source.setting} at the secret that holds it.`,
+    });
   }
   const options = { authorityHost: config.authorityHost };
   if (source.kind === 'secret') {

@@ -25,22 +25,16 @@ function messageOf(error: unknown): string {
 /** Azure AD's AADSTS codes tell exactly what is wrong with an app's sign-in. */
 const AADSTS_REMEDIES: Record<string, (config: ExportConfig) => string> = {
   '7000215': (config) =>
-    `The client secret is wrong. Store the secret's Value (not its Secret ID) in Key Vault as "${credentialName(config)}": App registrations > Certificates & secrets.`,
+    `The client secret is wrong. Store the secret's Value (not its Secret ID) in Key Vault as "${config.graphCredential.name}": App registrations > Certificates & secrets.`,
   '7000222': () =>
     'The client secret has expired. Create a new one and store its Value in Key Vault, or better, move to a Key Vault certificate (GRAPH_CLIENT_CERTIFICATE_NAME), which Key Vault can renew.',
   '700027': (config) =>
-    `The certificate "${credentialName(config)}" is not registered on the app registration ${config.clientId}, or this machine's clock is off. Upload the certificate's public part (.cer) under App registrations > Certificates & secrets, and check the clock.`,
+    `The certificate "${config.graphCredential.name}" is not registered on the app registration ${config.clientId}, or this machine's clock is off. Upload the certificate's public part (.cer) under App registrations > Certificates & secrets, and check the clock.`,
   '700016': (config) =>
     `No application ${config.clientId} exists in tenant ${config.tenantId}. Check GRAPH_CLIENT_ID and GRAPH_TENANT_ID, and that GRAPH_AUTHORITY_HOST is the cloud the app lives in.`,
   '90002': (config) =>
     `Tenant ${config.tenantId} was not found at ${config.authorityHost}. Check GRAPH_TENANT_ID, and GRAPH_AUTHORITY_HOST for national clouds (login.microsoftonline.us, login.chinacloudapi.cn).`,
 };
-
-function credentialName(config: ExportConfig): string {
-  return config.graphCredential.kind === 'certificate'
-    ? config.graphCredential.certificateName
-    : config.graphCredential.secretName;
-}
 
 /** Explains a failure to get the app-only token for Graph. */
 export function explainTokenError(error: unknown, config: ExportConfig): ExportError {
@@ -64,11 +58,8 @@ export function explainTokenError(error: unknown, config: ExportConfig): ExportE
 export function explainKeyVaultError(error: unknown, config: ExportConfig): ExportError {
   if (error instanceof ExportError) return error;
   const failure = asFailure(error);
-  const name = credentialName(config);
-  const setting =
-    config.graphCredential.kind === 'certificate'
-      ? 'GRAPH_CLIENT_CERTIFICATE_NAME'
-      : 'GRAPH_CLIENT_SECRET_NAME';
+  const name = config.graphCredential.name;
+  const setting = config.graphCredential.setting;
   const what = `${config.graphCredential.kind} "${name}" in ${config.keyVaultUrl}`;
   if (failure.name === 'CredentialUnavailableError' || failure.name === 'AggregateAuthenticationError') {
     return new ExportError(`No Azure identity was available to read the ${what}.`, {

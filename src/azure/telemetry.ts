@@ -1,8 +1,8 @@
 import { ManagedIdentityCredential } from '@azure/identity';
 import { TelemetryClient } from 'applicationinsights';
 
-import type { Env } from '../config.js';
-import type { ExportManifest } from '../export/runExport.js';
+import type { TelemetrySettings } from '../config.js';
+import type { ExportManifest } from '../export/manifest.js';
 
 /** What a run reports to Application Insights. */
 export interface RunTelemetry {
@@ -19,30 +19,13 @@ const silent: RunTelemetry = {
   flush: async () => undefined,
 };
 
-/**
- * Reads `APPLICATIONINSIGHTS_AUTHENTICATION_STRING` as the Functions host does
- * (`Authorization=AAD[;ClientId=<user-assigned identity>]`), for resources with local auth disabled.
- */
-export function entraAuthentication(value: string | undefined): { clientId: string | undefined } | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  const parts = new Map(
-    value.split(';').map((part) => {
-      const [key = '', ...rest] = part.split('=');
-      return [key.trim().toLowerCase(), rest.join('=').trim()] as const;
-    }),
-  );
-  if (parts.get('authorization')?.toUpperCase() !== 'AAD') return undefined;
-  return { clientId: parts.get('clientid') || undefined };
-}
-
 /** Application Insights when a connection string is set; otherwise nothing at all. */
-export function createRunTelemetry(env: Env): RunTelemetry {
-  const connectionString = env['APPLICATIONINSIGHTS_CONNECTION_STRING']?.trim();
-  if (!connectionString) return silent;
+export function createRunTelemetry(settings: TelemetrySettings): RunTelemetry {
+  const { connectionString, entraAuthentication: entra } = settings;
+  if (connectionString === undefined) return silent;
   // Own providers, not the global ones: the export reports its runs and does not instrument the process.
   const client = new TelemetryClient(connectionString, { useGlobalProviders: false });
   client.config.samplingPercentage = 100;
-  const entra = entraAuthentication(env['APPLICATIONINSIGHTS_AUTHENTICATION_STRING']);
   if (entra) {
     client.config.aadTokenCredential = entra.clientId
       ? new ManagedIdentityCredential({ clientId: entra.clientId })

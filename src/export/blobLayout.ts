@@ -1,11 +1,4 @@
-import {
-  type Compression,
-  DEFAULT_CONTAINER,
-  DEFAULT_SCHEDULE,
-  type Env,
-  type ExportFormat,
-  fileExtension,
-} from '../config.js';
+import type { Compression, ExportFormat } from '../settings.js';
 
 /** Where a run's blobs go, as Functions blob output binding paths. */
 export interface BlobLayout {
@@ -18,27 +11,23 @@ export interface BlobLayout {
 /** Each run keeps a snapshot in a folder of its own, named after the run's date and time (UTC). */
 export const SNAPSHOT_FOLDER = 'snapshots/{DateTime:yyyy}/{DateTime:MM}/{DateTime:dd}/{DateTime:HHmmss}';
 
-export function blobLayout(container: string, extension: string): BlobLayout {
-  return {
-    latestUsers: `${container}/latest/users.${extension}`,
-    latestManifest: `${container}/latest/manifest.json`,
-    snapshotUsers: `${container}/${SNAPSHOT_FOLDER}/users.${extension}`,
-    snapshotManifest: `${container}/${SNAPSHOT_FOLDER}/manifest.json`,
-  };
+export const MANIFEST_BLOB_NAME = 'manifest.json';
+
+/** The users blob's name: the format, then the compression (`users.csv.gz`). */
+export function usersBlobName(format: ExportFormat, compression: Compression): string {
+  return `users.${format}${compression === 'gzip' ? '.gz' : ''}`;
 }
 
-/**
- * Binding paths and schedule must be known when the host loads the function, before a run can
- * validate anything, so they are read leniently here; the run itself rejects a bad value.
- */
-export function registrationSettings(env: Env): { schedule: string; layout: BlobLayout } {
-  const pick = <T extends string>(value: string | undefined, allowed: readonly T[], fallback: T): T =>
-    allowed.find((candidate) => candidate === value?.trim().toLowerCase()) ?? fallback;
-  const format = pick<ExportFormat>(env['EXPORT_FORMAT'], ['json', 'ndjson', 'csv'], 'json');
-  const compression = pick<Compression>(env['EXPORT_COMPRESS'], ['none', 'gzip'], 'none');
-  const container = env['EXPORT_CONTAINER']?.trim() || DEFAULT_CONTAINER;
+export function blobLayout(target: {
+  container: string;
+  format: ExportFormat;
+  compression: Compression;
+}): BlobLayout {
+  const users = usersBlobName(target.format, target.compression);
   return {
-    schedule: env['EXPORT_SCHEDULE']?.trim() ? '%EXPORT_SCHEDULE%' : DEFAULT_SCHEDULE,
-    layout: blobLayout(container, fileExtension(format, compression)),
+    latestUsers: `${target.container}/latest/${users}`,
+    latestManifest: `${target.container}/latest/${MANIFEST_BLOB_NAME}`,
+    snapshotUsers: `${target.container}/${SNAPSHOT_FOLDER}/${users}`,
+    snapshotManifest: `${target.container}/${SNAPSHOT_FOLDER}/${MANIFEST_BLOB_NAME}`,
   };
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
 
-import type { Compression } from '../config.js';
+import type { Compression } from '../settings.js';
 
 export interface CollectedOutput {
   content: Buffer;

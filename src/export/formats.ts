@@ -1,6 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 
-import type { ExportFormat } from '../config.js';
+import type { ExportFormat } from '../settings.js';
 
 /** A user as Graph returns it: the selected properties, any JSON values. */
 export type GraphUser = Readonly<Record<string, unknown>>;

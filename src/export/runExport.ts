@@ -1,18 +1,26 @@
-import { type ExportConfig, fileExtension } from '../config.js';
+import { describeCredential, type ExportConfig } from '../config.js';
 import { createOutputCollector } from './compressedOutput.js';
 import { createSerializer, type GraphUser } from './formats.js';
+import { buildManifest, type ExportManifest } from './manifest.js';
 
-/** The directory as the run sees it: users a page at a time, and how often Graph was retried. */
+export interface ListingProgress {
+  /** Graph requests retried so far in this listing. */
+  retries: number;
+}
+
+export type PageHandler = (users: readonly GraphUser[], progress: ListingProgress) => Promise<void>;
+
+/** The directory as the run sees it: every user, a page at a time. */
 export interface UserDirectory {
-  pages(): AsyncIterable<readonly GraphUser[]>;
-  readonly retries: number;
-  /** How the listing went; called once every page has been read. */
-  listing(): Promise<ListingSummary>;
+  /** Hands each page to `onPage` as it arrives and resolves with how the listing went. */
+  listUsers(onPage: PageHandler): Promise<ListingSummary>;
 }
 
 export interface ListingSummary {
   mode: 'sequential' | 'partitioned';
   partitions: number;
+  /** Graph requests retried (throttling, dropped connections). */
+  retries: number;
   /** Graph's own count (`/users/$count`) after a partitioned listing, and how far the export is from it. */
   graphCount?: number;
   countDifference?: number;
@@ -29,27 +37,6 @@ export interface RunExportDependencies {
   connect(): Promise<UserDirectory>;
   now(): Date;
   log: RunLog;
-}
-
-export interface ExportManifest {
-  generatedAt: string;
-  startedAt: string;
-  userCount: number;
-  blobName: string;
-  format: ExportConfig['format'];
-  compression: ExportConfig['compression'];
-  contentType: string;
-  bytes: number;
-  uncompressedBytes: number;
-  sha256: string;
-  select: readonly string[];
-  filter: string | null;
-  tenant: string;
-  graphEndpoint: string;
-  pages: number;
-  retries: number;
-  listing: ListingSummary;
-  durationMs: number;
 }
 
 export interface ExportResult {
@@ -70,72 +57,62 @@ export async function runExport(config: ExportConfig, deps: RunExportDependencie
   const output = createOutputCollector(config.compression);
   let userCount = 0;
   let pages = 0;
-  for await (const page of directory.pages()) {
+  const listing = await directory.listUsers(async (users, progress) => {
     pages += 1;
-    userCount += page.length;
-    await output.write(serializer.page(page));
-    if (pages % PROGRESS_EVERY_PAGES === 0) {
-      const seconds = Math.max((deps.now().getTime() - startedAt.getTime()) / 1000, 0.001);
-      deps.log.info(
-        `Progress: ${pages} pages, ${userCount} users (${Math.round(userCount / seconds)} users/s), ${directory.retries} retries so far.`,
-      );
-    }
-  }
+    userCount += users.length;
+    await output.write(serializer.page(users));
+    if (pages % PROGRESS_EVERY_PAGES === 0)
+      deps.log.info(describeProgress(pages, userCount, progress, startedAt, deps.now()));
+  });
   await output.write(serializer.end());
-  const collected = await output.finish();
-  const listing = await directory.listing();
-  for (const note of listing.notes) deps.log.info(`Listing: ${note}`);
-  if (listing.countDifference !== undefined && listing.countDifference !== 0) {
-    deps.log.info(
-      `Listing: exported ${userCount} users, Graph counts ${listing.graphCount}: a difference of ${listing.countDifference} (Graph's count is eventually consistent; recorded in the manifest).`,
-    );
-  }
+  const { content, ...collected } = await output.finish();
+  reportListing(listing, userCount, deps.log);
 
-  const finishedAt = deps.now();
-  const manifest: ExportManifest = {
-    generatedAt: finishedAt.toISOString(),
-    startedAt: startedAt.toISOString(),
+  const manifest = buildManifest(config, {
+    startedAt,
+    finishedAt: deps.now(),
     userCount,
-    blobName: `users.${fileExtension(config.format, config.compression)}`,
-    format: config.format,
-    compression: config.compression,
-    contentType: serializer.contentType,
-    bytes: collected.bytes,
-    uncompressedBytes: collected.uncompressedBytes,
-    sha256: collected.sha256,
-    select: config.select,
-    filter: config.filter ?? null,
-    tenant: config.tenantId,
-    graphEndpoint: config.graphEndpoint,
     pages,
-    retries: directory.retries,
+    contentType: serializer.contentType,
+    output: collected,
     listing,
-    durationMs: finishedAt.getTime() - startedAt.getTime(),
-  };
+  });
   deps.log.info(
     `Exported ${userCount} users in ${pages} pages (${manifest.retries} retries) to ${manifest.blobName}: ` +
-      `${collected.bytes} bytes, sha256 ${collected.sha256}, ${manifest.durationMs} ms.`,
+      `${manifest.bytes} bytes, sha256 ${manifest.sha256}, ${manifest.durationMs} ms.`,
   );
-  return { users: collected.content, manifest };
+  return { users: content, manifest };
 }
 
 /** The start line: every effective setting that is not a secret. */
 export function describeSettings(config: ExportConfig): string {
-  const credential =
-    config.graphCredential.kind === 'certificate'
-      ? `certificate "${config.graphCredential.certificateName}"`
-      : `client secret "${config.graphCredential.secretName}"`;
   return [
     `Export starting: tenant ${config.tenantId}, client ${config.clientId}`,
-    `credential: ${credential} in ${config.keyVaultUrl}`,
+    `credential: ${describeCredential(config.graphCredential)} in ${config.keyVaultUrl}`,
     `Graph ${config.graphEndpoint} via ${config.authorityHost}`,
     `select ${config.select.join(',')}`,
     `filter ${config.filter ?? '(none)'}`,
     `format ${config.format}, compression ${config.compression}, container ${config.container}`,
-    `parallelism ${config.parallelism}`,
+    `parallelism ${config.parallelism}, schedule ${config.schedule}`,
   ].join('; ');
 }
 
-export function manifestBytes(manifest: ExportManifest): Buffer {
-  return Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+function describeProgress(
+  pages: number,
+  users: number,
+  progress: ListingProgress,
+  startedAt: Date,
+  now: Date,
+): string {
+  const seconds = Math.max((now.getTime() - startedAt.getTime()) / 1000, 0.001);
+  return `Progress: ${pages} pages, ${users} users (${Math.round(users / seconds)} users/s), ${progress.retries} retries so far.`;
+}
+
+function reportListing(listing: ListingSummary, userCount: number, log: RunLog): void {
+  for (const note of listing.notes) log.info(`Listing: ${note}`);
+  if (listing.countDifference !== undefined && listing.countDifference !== 0) {
+    log.info(
+      `Listing: exported ${userCount} users, Graph counts ${listing.graphCount}: a difference of ${listing.countDifference} (Graph's count is eventually consistent; recorded in the manifest).`,
+    );
+  }
 }

@@ -1,44 +1,58 @@
-import { app, type InvocationContext, output, type StorageBlobOutput, type Timer } from '@azure/functions';
+import {
+  type InvocationContext,
+  output,
+  type StorageBlobOutput,
+  type Timer,
+  type TimerFunctionOptions,
+} from '@azure/functions';
 
 import { connectDirectory } from '../azure/connectDirectory.js';
 import { createRunTelemetry, type RunTelemetry } from '../azure/telemetry.js';
-import { type Env, type ExportConfig, loadConfig, STORAGE_CONNECTION } from '../config.js';
-import { toError } from '../errors.js';
-import { FUNCTION_NAME } from './functionName.js';
-import { type BlobLayout, registrationSettings } from '../export/blobLayout.js';
-import { manifestBytes, runExport, type UserDirectory } from '../export/runExport.js';
+import {
+  type ExportConfig,
+  loadConfig,
+  registrationSettings,
+  type TelemetrySettings,
+  telemetrySettings,
+} from '../config.js';
+import { redactedError, toError } from '../errors.js';
+import { type BlobLayout, blobLayout } from '../export/blobLayout.js';
+import { manifestBytes } from '../export/manifest.js';
+import { runExport, type UserDirectory } from '../export/runExport.js';
+import type { Env } from '../settings.js';
+import { STORAGE_CONNECTION } from '../storageConnection.js';
 
-export { FUNCTION_NAME };
-
-const registration = registrationSettings(process.env);
-
-/** The run's four blobs, written by the host only when the handler returns. */
-export const blobOutputs: Record<keyof BlobLayout, StorageBlobOutput> = {
-  latestUsers: output.storageBlob({ path: registration.layout.latestUsers, connection: STORAGE_CONNECTION }),
-  latestManifest: output.storageBlob({
-    path: registration.layout.latestManifest,
-    connection: STORAGE_CONNECTION,
-  }),
-  snapshotUsers: output.storageBlob({
-    path: registration.layout.snapshotUsers,
-    connection: STORAGE_CONNECTION,
-  }),
-  snapshotManifest: output.storageBlob({
-    path: registration.layout.snapshotManifest,
-    connection: STORAGE_CONNECTION,
-  }),
-};
+export const FUNCTION_NAME = 'exportUsers';
 
 export interface ExportUsersDependencies {
+  /** The app settings, read once when the function is created (the host restarts when they change). */
   env: Env;
   connect(config: ExportConfig): Promise<UserDirectory>;
-  createTelemetry(env: Env): RunTelemetry;
+  createTelemetry(settings: TelemetrySettings): RunTelemetry;
   now(): Date;
 }
 
-export function createExportUsersHandler(deps: ExportUsersDependencies) {
-  return async function exportUsersHandler(_timer: Timer, context: InvocationContext): Promise<void> {
-    const telemetry = deps.createTelemetry(deps.env);
+/** A timer function as `app.timer(name, options)` registers it, and its blob outputs by role. */
+export interface ExportUsersFunction {
+  name: string;
+  options: TimerFunctionOptions;
+  outputs: Record<keyof BlobLayout, StorageBlobOutput>;
+}
+
+/** The function's definition: schedule, the four blob outputs, and the handler. Registers nothing. */
+export function createExportUsersFunction(deps: ExportUsersDependencies): ExportUsersFunction {
+  const registration = registrationSettings(deps.env);
+  const layout = blobLayout(registration);
+  // The run's four blobs, written by the host only when the handler returns.
+  const outputs: Record<keyof BlobLayout, StorageBlobOutput> = {
+    latestUsers: output.storageBlob({ path: layout.latestUsers, connection: STORAGE_CONNECTION }),
+    latestManifest: output.storageBlob({ path: layout.latestManifest, connection: STORAGE_CONNECTION }),
+    snapshotUsers: output.storageBlob({ path: layout.snapshotUsers, connection: STORAGE_CONNECTION }),
+    snapshotManifest: output.storageBlob({ path: layout.snapshotManifest, connection: STORAGE_CONNECTION }),
+  };
+
+  async function exportUsersHandler(_timer: Timer, context: InvocationContext): Promise<void> {
+    const telemetry = deps.createTelemetry(telemetrySettings(deps.env));
     try {
       const config = loadConfig(deps.env);
       const result = await runExport(config, {
@@ -47,42 +61,51 @@ export function createExportUsersHandler(deps: ExportUsersDependencies) {
         log: { info: (message) => context.log(message) },
       });
       const manifest = manifestBytes(result.manifest);
-      context.extraOutputs.set(blobOutputs.latestUsers, result.users);
-      context.extraOutputs.set(blobOutputs.snapshotUsers, result.users);
-      context.extraOutputs.set(blobOutputs.latestManifest, manifest);
-      context.extraOutputs.set(blobOutputs.snapshotManifest, manifest);
+      context.extraOutputs.set(outputs.latestUsers, result.users);
+      context.extraOutputs.set(outputs.snapshotUsers, result.users);
+      context.extraOutputs.set(outputs.latestManifest, manifest);
+      context.extraOutputs.set(outputs.snapshotManifest, manifest);
       telemetry.trackCompleted(result.manifest);
     } catch (thrown) {
-      const error = toError(thrown);
+      const error = redactedError(toError(thrown));
       context.error(`Export failed; nothing was written and the last export is unchanged. ${error.message}`);
       telemetry.trackFailed(error);
       throw error;
     } finally {
       await telemetry.flush().catch((error: unknown) => {
-        context.warn(`Application Insights did not accept the run's telemetry: ${toError(error).message}`);
+        context.warn(
+          `Application Insights did not accept the run's telemetry: ${redactedError(toError(error)).message}`,
+        );
       });
     }
+  }
+
+  return {
+    name: FUNCTION_NAME,
+    outputs,
+    options: {
+      schedule: registration.schedule,
+      runOnStartup: false,
+      useMonitor: true,
+      // A transient outage (Graph, Key Vault, Storage) gets a few more tries before the next schedule.
+      retry: {
+        strategy: 'exponentialBackoff',
+        maxRetryCount: 3,
+        minimumInterval: { minutes: 1 },
+        maximumInterval: { minutes: 15 },
+      },
+      extraOutputs: Object.values(outputs),
+      handler: exportUsersHandler,
+    },
   };
 }
 
-export const exportUsers = createExportUsersHandler({
-  env: process.env,
-  connect: connectDirectory,
-  createTelemetry: createRunTelemetry,
-  now: () => new Date(),
-});
-
-app.timer(FUNCTION_NAME, {
-  schedule: registration.schedule,
-  runOnStartup: false,
-  useMonitor: true,
-  // A transient outage (Graph, Key Vault, Storage) gets a few more tries before the next schedule.
-  retry: {
-    strategy: 'exponentialBackoff',
-    maxRetryCount: 3,
-    minimumInterval: { minutes: 1 },
-    maximumInterval: { minutes: 15 },
-  },
-  extraOutputs: Object.values(blobOutputs),
-  handler: exportUsers,
-});
+/** The function as it runs in Azure: Key Vault, Graph and Application Insights for real. */
+export function createProductionExportUsers(env: Env): ExportUsersFunction {
+  return createExportUsersFunction({
+    env,
+    connect: connectDirectory,
+    createTelemetry: createRunTelemetry,
+    now: () => new Date(),
+  });
+}

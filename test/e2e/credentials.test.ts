@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { DEFAULT_SELECT } from '../../src/config.js';
-import { CERTIFICATE_NAME, PEM_CERTIFICATE_NAME, SECRET_NAME } from '../sandbox/sandbox.js';
+import { DEFAULT_SELECT } from '../../src/settings.js';
+import { CERTIFICATE_NAME, PEM_CERTIFICATE_NAME, SECRET_NAME } from '../../sandbox/sandbox.js';
 import { type Environment, expectedUsers, startEnvironment } from './harness.js';
 
 let env: Environment;

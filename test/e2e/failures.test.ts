@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { EXPORT_COMPLETED_EVENT } from '../../src/azure/telemetry.js';
-import { createAppCertificate } from '../sandbox/certificates.js';
-import { SECRET_NAME } from '../sandbox/sandbox.js';
+import { createAppCertificate } from '../../sandbox/certificates.js';
+import { SECRET_NAME } from '../../sandbox/sandbox.js';
 import { type Environment, startEnvironment } from './harness.js';
 
 let env: Environment;

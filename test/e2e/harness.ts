@@ -4,8 +4,9 @@ import { join } from 'node:path';
 
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 
-import { type Azurite, startAzurite } from '../sandbox/azurite.js';
-import { type Sandbox, type SandboxOptions, startSandbox } from '../sandbox/sandbox.js';
+import { settingOrDefault } from '../../src/settings.js';
+import { type Azurite, startAzurite } from '../../sandbox/azurite.js';
+import { type Sandbox, type SandboxOptions, startSandbox } from '../../sandbox/sandbox.js';
 
 const RUNNER = join(import.meta.dirname, '..', '..', 'dist', 'scripts', 'export.js');
 
@@ -32,7 +33,7 @@ export interface Environment {
 export async function startEnvironment(options: SandboxOptions = {}): Promise<Environment> {
   const [sandbox, azurite] = await Promise.all([startSandbox(options), startAzurite()]);
   const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(
-    'entra-users',
+    settingOrDefault({}, 'EXPORT_CONTAINER'),
   );
   const allOutput: string[] = [];
   return {

@@ -4,8 +4,8 @@ import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { DEFAULT_SELECT } from '../../src/config.js';
-import type { ExportManifest } from '../../src/export/runExport.js';
+import { DEFAULT_SELECT } from '../../src/settings.js';
+import type { ExportManifest } from '../../src/export/manifest.js';
 import { type Environment, expectedUsers, startEnvironment } from './harness.js';
 
 const USERS = 25_000;

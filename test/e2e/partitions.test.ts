@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { ExportManifest } from '../../src/export/runExport.js';
-import { UPN_FIRST_CHARACTERS } from '../sandbox/directory.js';
+import type { ExportManifest } from '../../src/export/manifest.js';
+import { UPN_FIRST_CHARACTERS } from '../../sandbox/directory.js';
 import { type Environment, startEnvironment } from './harness.js';
 
 const USERS = 12_000;

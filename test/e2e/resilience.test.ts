@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { DEFAULT_SELECT } from '../../src/config.js';
-import type { ExportManifest } from '../../src/export/runExport.js';
+import { DEFAULT_SELECT } from '../../src/settings.js';
+import type { ExportManifest } from '../../src/export/manifest.js';
 import { type Environment, expectedUsers, startEnvironment } from './harness.js';
 
 let env: Environment;

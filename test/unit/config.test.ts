@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
-import { DEFAULT_SELECT, describeNcrontabProblem, fileExtension, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
+import { usersBlobName } from '../../src/export/blobLayout.js';
+import { DEFAULT_SELECT, Invalid, parseSchedule } from '../../src/settings.js';
 import { CLIENT_ID, TENANT_ID, validEnv } from './validEnv.js';
 
 function problemsOf(env: Record<string, string | undefined>): readonly string[] {
@@ -19,7 +21,7 @@ describe('loadConfig', () => {
     const config = loadConfig(validEnv());
     expect(config).toMatchObject({
       keyVaultUrl: 'https://kv-test.vault.azure.net',
-      graphCredential: { kind: 'secret', secretName: 'graph-client-secret' },
+      graphCredential: { kind: 'secret', name: 'graph-client-secret', setting: 'GRAPH_CLIENT_SECRET_NAME' },
       tenantId: TENANT_ID,
       clientId: CLIENT_ID,
       graphEndpoint: 'https://graph.microsoft.com',
@@ -52,14 +54,18 @@ describe('loadConfig', () => {
         EXPORT_STORAGE__blobServiceUri: 'https://st.blob.core.windows.net',
       }),
     );
-    expect(config.graphCredential).toEqual({ kind: 'certificate', certificateName: 'graph-cert' });
+    expect(config.graphCredential).toEqual({
+      kind: 'certificate',
+      name: 'graph-cert',
+      setting: 'GRAPH_CLIENT_CERTIFICATE_NAME',
+    });
     expect(config.graphEndpoint).toBe('https://graph.microsoft.us');
     expect(config.select).toEqual(['id', 'displayName', 'mail']);
     expect(config.filter).toBe("startswith(displayName,'A')");
     expect(config.format).toBe('csv');
     expect(config.compression).toBe('gzip');
     expect(config.container).toBe('users-export');
-    expect(fileExtension(config.format, config.compression)).toBe('csv.gz');
+    expect(usersBlobName(config.format, config.compression)).toBe('users.csv.gz');
   });
 
   it('reports every problem at once, each naming its setting, before any network call', () => {
@@ -80,7 +86,7 @@ describe('loadConfig', () => {
       /^GRAPH_CLIENT_ID must be the application \(client\) ID, a GUID/,
       /^Neither GRAPH_CLIENT_CERTIFICATE_NAME nor GRAPH_CLIENT_SECRET_NAME is set/,
       /^GRAPH_ENDPOINT must be an https URL with no path/,
-      /^EXPORT_SCHEDULE must be an NCRONTAB expression with 6 fields; "0 2 \* \* \*" has 5\. Azure Functions uses 6 fields/,
+      /^EXPORT_SCHEDULE must be an NCRONTAB expression with 6 fields; this one has 5\. Azure Functions uses 6 fields.*; got "0 2 \* \* \*"\.$/,
       /^EXPORT_SELECT .*"display name", "manager\/id"/,
       /^EXPORT_FORMAT must be one of json, ndjson, csv; got "xml"/,
       /^EXPORT_COMPRESS must be one of none, gzip; got "zip"/,
@@ -132,17 +138,22 @@ describe('loadConfig', () => {
   });
 });
 
-describe('describeNcrontabProblem', () => {
+describe('parseSchedule', () => {
   it.each(['0 0 2 * * *', '0 */5 * * * *', '0 30 9 * * 1-5', '0 0 0 1 Jan,Jul *', '30 15 6 * * Mon'])(
     'accepts %s',
-    (schedule) => expect(describeNcrontabProblem(schedule)).toBeUndefined(),
+    (schedule) => expect(parseSchedule(schedule)).toBe(schedule),
   );
 
+  const reasonFor = (schedule: string) => {
+    const parsed = parseSchedule(schedule);
+    return parsed instanceof Invalid ? parsed.reason : undefined;
+  };
+
   it('points a 5-field cron at the seconds field', () => {
-    expect(describeNcrontabProblem('0 2 * * *')).toMatch(/has 5\. .*"0 0 2 \* \* \*"/);
+    expect(reasonFor('0 2 * * *')).toMatch(/has 5\. .*"0 0 2 \* \* \*"/);
   });
 
   it('names the bad field', () => {
-    expect(describeNcrontabProblem('0 0 2? * * *')).toMatch(/invalid hour field "2\?"/);
+    expect(reasonFor('0 0 2? * * *')).toMatch(/invalid hour field "2\?"/);
   });
 });

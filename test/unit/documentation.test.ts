@@ -3,32 +3,28 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { SETTING_NAMES } from '../../src/config.js';
+import { localSettingsExample, readmeTableRows, settingsTableRows } from '../../scripts/docs/settingsDocs.js';
+import { SETTING_NAMES, SETTINGS } from '../../src/settings.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const configurationTable = readme.slice(
-  readme.indexOf('## Configuration'),
-  readme.indexOf('## App registration'),
-);
-const example = JSON.parse(readFileSync(join(ROOT, 'local.settings.example.json'), 'utf8')) as {
-  Values: Record<string, string>;
-};
+const example = JSON.parse(readFileSync(join(ROOT, 'local.settings.example.json'), 'utf8')) as unknown;
 
-/** Settings that only make sense in Azure (identity-based), not with Azurite on a laptop. */
-const AZURE_ONLY = [
-  'EXPORT_STORAGE__blobServiceUri',
-  'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
-  'AZURE_CLIENT_ID',
-];
-
-describe('the documentation of settings', () => {
-  it("lists every setting in the README's configuration table", () => {
-    expect(SETTING_NAMES.filter((name) => !configurationTable.includes(`| \`${name}\``))).toEqual([]);
+describe('the documentation of settings (run `npm run docs` after changing src/settings.ts)', () => {
+  it("the README's configuration table is the settings table, defaults included", () => {
+    expect(readmeTableRows(readme)).toEqual(settingsTableRows());
   });
 
-  it('holds every local setting in local.settings.example.json', () => {
-    const expected = SETTING_NAMES.filter((name) => !AZURE_ONLY.includes(name));
-    expect(expected.filter((name) => !(name in example.Values))).toEqual([]);
+  it('every setting is in the table, each once', () => {
+    expect(readmeTableRows(readme).map((row) => row[0])).toEqual(SETTING_NAMES.map((name) => `\`${name}\``));
+  });
+
+  it('local.settings.example.json holds every local setting with its documented value', () => {
+    expect(example).toEqual(localSettingsExample());
+    const values = (example as { Values: Record<string, string> }).Values;
+    for (const name of SETTING_NAMES) {
+      const { default: fallback, example: documented } = SETTINGS[name];
+      if (documented !== undefined && fallback !== undefined) expect(values[name], name).toBe(fallback);
+    }
   });
 });

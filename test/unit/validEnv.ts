@@ -1,4 +1,4 @@
-import type { Env } from '../../src/config.js';
+import type { Env } from '../../src/settings.js';
 
 export const TENANT_ID = '11111111-2222-4333-8444-555555555555';
 export const CLIENT_ID = '66666666-7777-4888-9999-000000000000';

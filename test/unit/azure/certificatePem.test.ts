@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { certificatePemFromKeyVault } from '../../../src/azure/certificatePem.js';
 import { ExportError } from '../../../src/errors.js';
-import { type AppCertificate, createAppCertificate } from '../../sandbox/certificates.js';
+import { type AppCertificate, createAppCertificate } from '../../../sandbox/certificates.js';
 
 let app: AppCertificate;
 let other: AppCertificate;

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { readGraphCredential, type SecretReader } from '../../../src/azure/keyVaultCredential.js';
 import { loadConfig } from '../../../src/config.js';
 import { ExportError } from '../../../src/errors.js';
-import { createAppCertificate } from '../../sandbox/certificates.js';
+import { createAppCertificate } from '../../../sandbox/certificates.js';
 import { validEnv } from '../validEnv.js';
 
 function vault(
@@ -60,6 +60,8 @@ describe('readGraphCredential', () => {
       loadConfig(validEnv()),
       vault({ 'graph-client-secret': { value: '' } }),
     ).catch((e: unknown) => e);
-    expect((error as Error).message).toMatch(/no secret "graph-client-secret"/);
+    expect((error as Error).message).toMatch(
+      /^The client secret "graph-client-secret" in https:\/\/kv-test.vault.azure.net is empty\. Store the client secret.s Value/,
+    );
   });
 });

@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 
 import type { RunTelemetry } from '../../../src/azure/telemetry.js';
 import type { GraphUser } from '../../../src/export/formats.js';
-import type { ExportManifest, UserDirectory } from '../../../src/export/runExport.js';
-import { blobOutputs, createExportUsersHandler } from '../../../src/functions/exportUsers.js';
+import type { ExportManifest } from '../../../src/export/manifest.js';
+import type { UserDirectory } from '../../../src/export/runExport.js';
+import { createExportUsersFunction } from '../../../src/functions/exportUsers.js';
 import { validEnv } from '../validEnv.js';
 
 const timer: Timer = {
@@ -33,13 +34,12 @@ function userPages(pageCount: number, perPage: number): GraphUser[][] {
 
 function fakeDirectory(pages: GraphUser[][], failOnPage?: number): UserDirectory {
   return {
-    retries: 2,
-    listing: async () => ({ mode: 'sequential', partitions: 1, notes: [] }),
-    async *pages() {
+    async listUsers(onPage) {
       for (const [index, page] of pages.entries()) {
         if (index === failOnPage) throw new Error('Graph went away');
-        yield page;
+        await onPage(page, { retries: 2 });
       }
+      return { mode: 'sequential', partitions: 1, retries: 2, notes: [] };
     },
   };
 }
@@ -60,27 +60,29 @@ async function run(env: Record<string, string | undefined>, directory: () => Pro
   const logs: string[] = [];
   const { calls, telemetry } = recordingTelemetry();
   const clock = [new Date('2026-11-25T02:00:00.000Z'), new Date('2026-11-25T02:00:03.250Z')];
-  const handler = createExportUsersHandler({
+  const exportUsers = createExportUsersFunction({
     env,
     connect: directory,
     createTelemetry: () => telemetry,
     now: () => clock.shift() ?? new Date('2026-11-25T02:00:09Z'),
   });
+  const blobOutputs = exportUsers.outputs;
   const context = new InvocationContext({
-    functionName: 'exportUsers',
+    functionName: exportUsers.name,
     invocationId: 'test-invocation',
     logHandler: (level, ...args) => logs.push(`${level}: ${args.map(String).join(' ')}`),
     options: { extraOutputs: Object.values(blobOutputs) },
   });
-  const outcome = await handler(timer, context).then(
+  const outcome = await Promise.resolve(exportUsers.options.handler(timer, context)).then(
     () => undefined,
     (error: unknown) => error as Error,
   );
-  const written = (output: (typeof blobOutputs)[keyof typeof blobOutputs]) =>
-    context.extraOutputs.get(output) as Buffer | undefined;
-  return { outcome, logs, calls, written };
+  const written = (role: keyof typeof blobOutputs) =>
+    context.extraOutputs.get(blobOutputs[role]) as Buffer | undefined;
+  return { outcome, logs, calls, written, exportUsers };
 }
 
+const ROLES = ['latestUsers', 'latestManifest', 'snapshotUsers', 'snapshotManifest'] as const;
 const pages = userPages(4, 25);
 const allUsers = pages.flat();
 
@@ -102,8 +104,8 @@ describe('exportUsers handler', () => {
       async () => fakeDirectory(pages),
     );
     expect(outcome).toBeUndefined();
-    const stored = written(blobOutputs.latestUsers)!;
-    expect(written(blobOutputs.snapshotUsers)).toBe(stored);
+    const stored = written('latestUsers')!;
+    expect(written('snapshotUsers')).toBe(stored);
     const text = (compression === 'gzip' ? gunzipSync(stored) : stored).toString('utf8');
 
     if (format === 'json') expect(JSON.parse(text)).toEqual(allUsers);
@@ -124,8 +126,8 @@ describe('exportUsers handler', () => {
       expect(lines).toHaveLength(allUsers.length + 2);
     }
 
-    const manifest = JSON.parse(written(blobOutputs.latestManifest)!.toString('utf8')) as ExportManifest;
-    expect(written(blobOutputs.snapshotManifest)!.equals(written(blobOutputs.latestManifest)!)).toBe(true);
+    const manifest = JSON.parse(written('latestManifest')!.toString('utf8')) as ExportManifest;
+    expect(written('snapshotManifest')!.equals(written('latestManifest')!)).toBe(true);
     expect(manifest).toMatchObject({
       generatedAt: '2026-11-25T02:00:03.250Z',
       userCount: 100,
@@ -167,14 +169,14 @@ describe('exportUsers handler', () => {
       /Configuration is invalid \(2 problems\)[\s\S]*GRAPH_CLIENT_ID[\s\S]*EXPORT_FORMAT/,
     );
     expect(connected).toBe(false);
-    Object.values(blobOutputs).forEach((output) => expect(written(output)).toBeUndefined());
+    ROLES.forEach((role) => expect(written(role)).toBeUndefined());
     expect(calls.failed).toHaveLength(1);
   });
 
   it('a failure on a later page writes no blob at all and reports the failure', async () => {
     const { outcome, written, calls, logs } = await run(validEnv(), async () => fakeDirectory(pages, 3));
     expect(outcome?.message).toBe('Graph went away');
-    Object.values(blobOutputs).forEach((output) => expect(written(output)).toBeUndefined());
+    ROLES.forEach((role) => expect(written(role)).toBeUndefined());
     expect(calls.completed).toEqual([]);
     expect(calls.failed.map((error) => error.message)).toEqual(['Graph went away']);
     expect(logs.at(-1)).toMatch(
@@ -187,6 +189,6 @@ describe('exportUsers handler', () => {
       throw new Error('AADSTS7000215');
     });
     expect(outcome?.message).toBe('AADSTS7000215');
-    expect(written(blobOutputs.latestUsers)).toBeUndefined();
+    expect(written('latestUsers')).toBeUndefined();
   });
 });

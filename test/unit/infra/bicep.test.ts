@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { SETTING_NAMES } from '../../../src/config.js';
+import { type Deployment, SETTING_NAMES, SETTINGS } from '../../../src/settings.js';
 import {
   blockAfter,
   guidVariables,
@@ -25,16 +25,17 @@ const KNOWN_ROLES: Record<string, string> = {
   '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
 };
 
-/** Settings the Functions host reads for its own storage, and for the identity-based export connection. */
+/** Settings the Functions host reads for its own storage. */
 const HOST_SETTINGS = [
   'AzureWebJobsStorage__accountName',
   'AzureWebJobsStorage__credential',
   'AzureWebJobsStorage__clientId',
-  'EXPORT_STORAGE__credential',
-  'EXPORT_STORAGE__clientId',
 ];
-/** The connection-string form of the export connection: the deployment uses identity instead. */
-const NOT_DEPLOYED = ['EXPORT_STORAGE'];
+const NOT_DEPLOYED = SETTING_NAMES.filter((name) => 'notDeployed' in SETTINGS[name].deployment);
+const PARAMETERS = SETTING_NAMES.flatMap((name) => {
+  const deployment: Deployment = SETTINGS[name].deployment;
+  return 'parameter' in deployment ? [{ name, ...deployment, default: SETTINGS[name].default }] : [];
+});
 
 const bicepFiles = ['main.bicep', ...readdirSync(join(INFRA, 'app')).map((file) => `app/${file}`)];
 const functionApp = readInfra('app/functionApp.bicep');
@@ -49,6 +50,43 @@ describe('the function app settings in Bicep', () => {
   it('sets every setting the product reads, from the same list', () => {
     const expected = [...SETTING_NAMES].filter((name) => !NOT_DEPLOYED.includes(name));
     expect(expected.filter((name) => !appSettings.includes(name))).toEqual([]);
+  });
+
+  it('sets each parameterised setting from the parameter the settings table names, passed through from main.bicep', () => {
+    const main = readInfra('main.bicep');
+    const call = moduleCalls(main).find((module) => module.path === 'app/functionApp.bicep')!;
+    for (const setting of PARAMETERS) {
+      expect(functionApp, setting.name).toMatch(
+        new RegExp(`^\\s*${setting.name}: (?:string\\()?${setting.parameter}\\)?$`, 'm'),
+      );
+      expect(call.params, setting.name).toContain(setting.parameter);
+      expect(main, setting.name).toMatch(new RegExp(`^\\s*${setting.parameter}: ${setting.parameter}$`, 'm'));
+    }
+  });
+
+  it("starts from the product's defaults (or leaves the setting empty, which means the same)", () => {
+    const main = readInfra('main.bicep');
+    for (const setting of PARAMETERS) {
+      const declared = new RegExp(`^param ${setting.parameter} (\\w+) = (.+)$`, 'm').exec(main);
+      expect(declared, setting.parameter).not.toBeNull();
+      const literal = declared![2]!.trim();
+      const value = /^'(.*)'$/.exec(literal)?.[1] ?? literal;
+      const allowed = setting.deployedDefault ? [setting.deployedDefault.value] : ['', setting.default ?? ''];
+      expect(allowed, `${setting.parameter} defaults to ${literal}`).toContain(value);
+    }
+  });
+
+  it("gives azd the product's defaults in main.parameters.json", async () => {
+    const { parameters } = (await import('../../../infra/main.parameters.json', { with: { type: 'json' } }))
+      .default as { parameters: Record<string, { value: unknown }> };
+    for (const setting of PARAMETERS) {
+      const entry = parameters[setting.parameter];
+      if (entry === undefined) continue; // main.bicep's own default applies, checked above
+      const fallback = /^\$\{\w+=(.*)\}$/.exec(String(entry.value))?.[1];
+      expect(fallback, setting.parameter).toBeDefined();
+      const allowed = setting.deployedDefault ? [setting.deployedDefault.value] : ['', setting.default ?? ''];
+      expect(allowed, `${setting.parameter} falls back to ${fallback}`).toContain(fallback);
+    }
   });
 
   it('sets nothing the product or the host does not read', () => {

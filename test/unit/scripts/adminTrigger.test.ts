@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { triggerFunction } from '../../../scripts/localHost/adminTrigger.js';
+import { triggerFunction } from '../../../scripts/adminTrigger.js';
 
 interface Received {
   method: string;

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 
-import type { Env } from '../../src/config.js';
+import type { Env, SettingName } from '../../src/settings.js';
 
 /**
  * App settings as Core Tools sees them: the process environment first, then the `Values` of
@@ -32,7 +32,7 @@ export const TENANT_SETTINGS = [
   'GRAPH_CLIENT_ID',
   'GRAPH_CLIENT_SECRET_NAME',
   'GRAPH_CLIENT_CERTIFICATE_NAME',
-] as const;
+] as const satisfies readonly SettingName[];
 
 export function namesATenant(settings: Env): boolean {
   return TENANT_SETTINGS.some((name) => (settings[name] ?? '').trim() !== '');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { namesATenant, readSettings } from '../../../scripts/localHost/localSettings.js';
+import { namesATenant, readSettings } from '../../../sandbox/host/appSettings.js';
 
 function settingsFile(content: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'settings-')), 'local.settings.json');

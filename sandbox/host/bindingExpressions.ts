@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 
-import type { Env } from '../../src/config.js';
+import type { Env } from '../../src/settings.js';
 
 /**
  * Resolves a blob output binding path as the Functions host does: `%SETTING%` from app settings,
- * `{DateTime}` and `{DateTime:<.NET custom format>}` from the invocation's UTC time, `{rand-guid}`.
+ * `{rand-guid}`, and `{DateTime}` / `{DateTime:<.NET custom format>}` in UTC, each token with its
+ * own clock reading, taken when the output is bound (after the function returned), as the host's
+ * `BindingParameterResolver.DateTimeResolver` reads `SystemBindingData.UtcNow` per token.
  */
-export function resolveBindingPath(path: string, env: Env, now: Date): string {
+export function resolveBindingPath(path: string, env: Env, clock: () => Date): string {
   const withSettings = path.replace(/%([^%]+)%/g, (_match, name: string) => {
     const value = env[name];
     if (value === undefined || value === '') {
@@ -19,7 +21,8 @@ export function resolveBindingPath(path: string, env: Env, now: Date): string {
     (match, name: string, format: string | undefined) => {
       const lower = name.toLowerCase();
       if (lower === 'rand-guid') return randomUUID();
-      if (lower === 'datetime') return formatDateTime(now, format ?? 'yyyy-MM-ddTHH-mm-ssZ');
+      // The host's default is ISO 8601 with dashes, `yyyy-MM-ddTHH-mm-ssK`; K is Z for UTC.
+      if (lower === 'datetime') return formatDateTime(clock(), format ?? "yyyy-MM-ddTHH-mm-ss'Z'");
       throw new Error(
         `The binding path "${path}" uses ${match}, which a timer-triggered function has no value for.`,
       );

@@ -1,0 +1,149 @@
+/**
+ * What the Functions host does between a timer function's handler and Storage, for running the
+ * function on this machine without Core Tools. Each behaviour follows the host's source:
+ * - the handler runs with an InvocationContext holding its declared extra outputs;
+ * - a handler that throws writes nothing (`GrpcWorkerChannel` faults the invocation before
+ *   `BindOutputsAsync`);
+ * - otherwise every output the handler set crosses to the host in one message (counted here in
+ *   bytes, since in Azure those bytes are held by the host too), and
+ * - the outputs are bound concurrently (`WorkerFunctionInvoker.BindOutputsAsync`, `Task.WhenAll`),
+ *   each path resolved at bind time, every `{DateTime}` token with its own clock reading.
+ */
+import azureFunctions, { type FunctionOutput, type Timer, type TimerFunctionOptions } from '@azure/functions';
+
+import type { Env } from '../../src/settings.js';
+import { resolveBindingPath } from './bindingExpressions.js';
+import { createBlobWriter } from './blobConnection.js';
+
+// Node's ESM loader cannot see this CommonJS bundle's InvocationContext as a named export.
+const { InvocationContext } = azureFunctions;
+
+/** The handler threw (and logged why); like the host, the emulator wrote none of its outputs. */
+export class FunctionFailedError extends Error {
+  constructor(functionName: string, cause: unknown) {
+    super(`${functionName} failed.`, { cause });
+    this.name = 'FunctionFailedError';
+  }
+}
+
+/** Some outputs could not be written after the handler succeeded; others may have been. */
+export class OutputBindingError extends Error {
+  constructor(
+    readonly written: readonly WrittenBlob[],
+    readonly failed: readonly { path: string; error: unknown }[],
+  ) {
+    super(
+      `Writing ${failed.length} of the function's outputs failed (${failed.map((f) => `${f.path}: ${f.error instanceof Error ? f.error.message : String(f.error)}`).join('; ')}); ` +
+        `${written.length} were written: ${written.map((blob) => blob.path).join(', ') || 'none'}.`,
+    );
+    this.name = 'OutputBindingError';
+  }
+}
+
+export interface WrittenBlob {
+  path: string;
+  bytes: number;
+}
+
+export interface TimerFunctionDefinition {
+  name: string;
+  options: TimerFunctionOptions;
+}
+
+export interface HostEmulatorOptions {
+  /** App settings: `%SETTING%` in paths and the outputs' connections are resolved from them. */
+  env: Env;
+  log(level: string, message: string): void;
+  /** The host's clock, read once per `{DateTime}` token at bind time. */
+  clock?: () => Date;
+  /** Stores one blob; by default, in the account the output's connection names. */
+  writeBlob?: (connection: string, path: string, content: Buffer) => Promise<void>;
+}
+
+export interface Invocation {
+  /** Output bytes the worker handed to the host, summed over every output set (as Azure would carry them). */
+  handedOverBytes: number;
+  written: WrittenBlob[];
+  /** The outputs' contents, by their declared (unresolved) path. */
+  outputs: Map<string, Buffer>;
+}
+
+const MANUAL_TIMER: Timer = {
+  isPastDue: false,
+  schedule: { adjustForDST: false },
+  scheduleStatus: { last: '', next: '', lastUpdated: '' },
+};
+
+/** Runs a timer function once as the host would, then binds its blob outputs. */
+export async function invokeTimerFunction(
+  definition: TimerFunctionDefinition,
+  options: HostEmulatorOptions,
+): Promise<Invocation> {
+  const clock = options.clock ?? (() => new Date());
+  const writeBlob = options.writeBlob ?? createBlobWriter(options.env);
+  const declared = toArray(definition.options.extraOutputs);
+  const context = new InvocationContext({
+    functionName: definition.name,
+    invocationId: crypto.randomUUID(),
+    logHandler: (level, ...args) => options.log(level, args.map(String).join(' ')),
+    options: { extraOutputs: declared },
+  });
+  try {
+    await definition.options.handler(MANUAL_TIMER, context);
+  } catch (error) {
+    throw new FunctionFailedError(definition.name, error);
+  }
+
+  // The hand-over: everything the handler set, in one message to the host.
+  const outputs = new Map<string, Buffer>();
+  const handedOver: { output: BlobOutput; content: Buffer }[] = [];
+  for (const output of declared) {
+    if (!isBlobOutput(output)) throw new Error(`The emulator binds blob outputs only; got ${output.type}.`);
+    const value = context.extraOutputs.get(output);
+    if (value === undefined || value === null) continue; // The host writes nothing for an unset output.
+    const content = toBytes(value);
+    handedOver.push({ output, content });
+    outputs.set(output.path, content);
+  }
+  const handedOverBytes = handedOver.reduce((sum, item) => sum + item.content.length, 0);
+
+  const results = await Promise.allSettled(
+    handedOver.map(async ({ output, content }) => {
+      const path = resolveBindingPath(output.path, options.env, clock);
+      await writeBlob(output.connection, path, content);
+      return { path, bytes: content.length };
+    }),
+  );
+  const written = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failed = results.flatMap((result, index) =>
+    result.status === 'rejected'
+      ? [{ path: handedOver[index]!.output.path, error: result.reason as unknown }]
+      : [],
+  );
+  if (failed.length > 0) throw new OutputBindingError(written, failed);
+  return { handedOverBytes, written, outputs };
+}
+
+interface BlobOutput extends FunctionOutput {
+  path: string;
+  connection: string;
+}
+
+function isBlobOutput(output: FunctionOutput): output is BlobOutput {
+  return (
+    output.type === 'blob' && typeof output['path'] === 'string' && typeof output['connection'] === 'string'
+  );
+}
+
+function toArray<T>(value: T | T[] | undefined): T[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/** As the worker serialises an output: bytes as they are, strings as UTF-8, anything else as JSON. */
+function toBytes(value: unknown): Buffer {
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  return Buffer.from(JSON.stringify(value), 'utf8');
+}

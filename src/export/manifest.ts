@@ -1,0 +1,64 @@
+import type { ExportConfig } from '../config.js';
+import { usersBlobName } from './blobLayout.js';
+import type { CollectedOutput } from './compressedOutput.js';
+import type { ListingSummary } from './runExport.js';
+
+/** What `manifest.json` says about one export: enough to find, verify and explain it. */
+export interface ExportManifest {
+  generatedAt: string;
+  startedAt: string;
+  userCount: number;
+  blobName: string;
+  format: ExportConfig['format'];
+  compression: ExportConfig['compression'];
+  contentType: string;
+  bytes: number;
+  uncompressedBytes: number;
+  sha256: string;
+  select: readonly string[];
+  filter: string | null;
+  tenant: string;
+  graphEndpoint: string;
+  pages: number;
+  retries: number;
+  listing: Omit<ListingSummary, 'retries'>;
+  durationMs: number;
+}
+
+export interface RunFacts {
+  startedAt: Date;
+  finishedAt: Date;
+  userCount: number;
+  pages: number;
+  contentType: string;
+  output: Omit<CollectedOutput, 'content'>;
+  listing: ListingSummary;
+}
+
+export function buildManifest(config: ExportConfig, run: RunFacts): ExportManifest {
+  const { retries, ...listing } = run.listing;
+  return {
+    generatedAt: run.finishedAt.toISOString(),
+    startedAt: run.startedAt.toISOString(),
+    userCount: run.userCount,
+    blobName: usersBlobName(config.format, config.compression),
+    format: config.format,
+    compression: config.compression,
+    contentType: run.contentType,
+    bytes: run.output.bytes,
+    uncompressedBytes: run.output.uncompressedBytes,
+    sha256: run.output.sha256,
+    select: config.select,
+    filter: config.filter ?? null,
+    tenant: config.tenantId,
+    graphEndpoint: config.graphEndpoint,
+    pages: run.pages,
+    retries,
+    listing,
+    durationMs: run.finishedAt.getTime() - run.startedAt.getTime(),
+  };
+}
+
+export function manifestBytes(manifest: ExportManifest): Buffer {
+  return Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+}

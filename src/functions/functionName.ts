@@ -1,1 +1,0 @@
-export const FUNCTION_NAME = 'exportUsers';

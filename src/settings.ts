@@ -1,0 +1,440 @@
+/**
+ * Every app setting the product reads, each described once: its name, default, parser, meaning,
+ * how the Bicep deploys it, and whether its value is a secret. The configuration loader, the
+ * binding registration, telemetry and the host emulator read settings through this table; the
+ * README's configuration table, local.settings.example.json and the Bicep are tested against it.
+ */
+
+/** A value a parser refused, and why ("must be ..."). */
+export class Invalid {
+  constructor(readonly reason: string) {}
+}
+
+/** How the infrastructure (infra/main.bicep) sets a setting on the function app. */
+export type Deployment =
+  | {
+      /** A parameter of main.bicep. Its default is the setting's default, or empty (unset). */
+      parameter: string;
+      /** Where the deployment deliberately starts from another value than the product's default: that value, and why. */
+      deployedDefault?: { value: string; why: string };
+    }
+  /** Set from a resource the Bicep creates (the vault's URL, the identity's client ID). */
+  | { fromResource: string }
+  /** Not set in Azure; why. */
+  | { notDeployed: string };
+
+export interface Setting<T> {
+  /** What the README's "required" column says: empty when optional. */
+  required: string;
+  /** The text applied when the setting is unset or empty, parsed like any other value. */
+  default: string | undefined;
+  /** The README's "example / meaning" column. */
+  description: string;
+  /** For a required setting: what to set it to, said when it is missing. */
+  missing?: string;
+  /** Its value in local.settings.example.json; undefined where it only makes sense in Azure. */
+  example: string | undefined;
+  deployment: Deployment;
+  /** A secret's value is never repeated in a message. */
+  secret: boolean;
+  parse(text: string): T | Invalid;
+}
+
+function setting<T>(definition: Setting<T>): Setting<T> {
+  return definition;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+const KEY_VAULT_OBJECT_NAME = /^[0-9a-zA-Z-]{1,127}$/;
+const CONTAINER_NAME = /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+const PROPERTY_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+export type ExportFormat = 'json' | 'ndjson' | 'csv';
+export type Compression = 'none' | 'gzip';
+
+/** Far below Graph's budget of 8,000 requests per 10 s per app and tenant, even at 100 ms a page. */
+export const MAX_PARALLELISM = 16;
+
+export const DEFAULT_SELECT: readonly string[] = [
+  'id',
+  'displayName',
+  'givenName',
+  'surname',
+  'userPrincipalName',
+  'mail',
+  'jobTitle',
+  'department',
+  'officeLocation',
+  'mobilePhone',
+  'businessPhones',
+  'accountEnabled',
+  'userType',
+  'createdDateTime',
+];
+
+function httpsOrigin(example: string) {
+  return (text: string): string | Invalid => {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      return new Invalid(`must be an https URL with no path, such as ${example}`);
+    }
+    if (url.protocol !== 'https:' || url.pathname.replace(/\/+$/, '') !== '' || url.search || url.hash) {
+      return new Invalid(`must be an https URL with no path, such as ${example}`);
+    }
+    return url.origin;
+  };
+}
+
+function httpsUrl(example: string) {
+  return (text: string): string | Invalid => {
+    try {
+      if (new URL(text).protocol === 'https:') return text;
+    } catch {
+      // Reported below, as for any other value that is not an https URL.
+    }
+    return new Invalid(`must be an https URL, such as ${example}`);
+  };
+}
+
+function oneOf<T extends string>(allowed: readonly T[]) {
+  return (text: string): T | Invalid =>
+    allowed.find((candidate) => candidate === text.toLowerCase()) ??
+    new Invalid(`must be one of ${allowed.join(', ')}`);
+}
+
+function keyVaultObjectName(text: string): string | Invalid {
+  return KEY_VAULT_OBJECT_NAME.test(text)
+    ? text
+    : new Invalid('must be a Key Vault object name (1-127 letters, digits and hyphens)');
+}
+
+function guid(what: string) {
+  return (text: string): string | Invalid =>
+    GUID.test(text) ? text : new Invalid(`must be ${what}, a GUID`);
+}
+
+function anyText(text: string): string {
+  return text;
+}
+
+export const DEFAULT_SCHEDULE = '0 0 2 * * *';
+const NCRONTAB_FIELDS = ['second', 'minute', 'hour', 'day of month', 'month', 'day of week'] as const;
+const NCRONTAB_FIELD =
+  /^(?:\*|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:\/\d+)?(?:,(?:\*|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:\/\d+)?)*$/;
+
+/** A 6-field NCRONTAB expression, as the Functions timer trigger reads it. */
+export function parseSchedule(schedule: string): string | Invalid {
+  const fields = schedule.trim().split(/\s+/);
+  const hint = `Azure Functions uses 6 fields, "{second} {minute} {hour} {day} {month} {day-of-week}", such as "${DEFAULT_SCHEDULE}" for 02:00 UTC daily`;
+  if (fields.length !== NCRONTAB_FIELDS.length) {
+    return new Invalid(
+      `must be an NCRONTAB expression with 6 fields; this one has ${fields.length}. ${hint}`,
+    );
+  }
+  const bad = fields.findIndex((field) => !NCRONTAB_FIELD.test(field));
+  if (bad >= 0) {
+    return new Invalid(`has an invalid ${NCRONTAB_FIELDS[bad]} field "${fields[bad]}". ${hint}`);
+  }
+  return fields.join(' ');
+}
+
+function parseSelect(text: string): readonly string[] | Invalid {
+  const properties = text
+    .split(',')
+    .map((property) => property.trim())
+    .filter((property) => property !== '');
+  const invalid = properties.filter((property) => !PROPERTY_NAME.test(property));
+  if (invalid.length > 0) {
+    return new Invalid(
+      `must be a comma-separated list of user property names (such as id,displayName,mail); not a property name: ${invalid.map((p) => `"${p}"`).join(', ')}`,
+    );
+  }
+  // The id is always exported: it is what tells two users apart in every format.
+  return [...new Set(['id', ...properties])];
+}
+
+function parseParallelism(text: string): number | Invalid {
+  const value = Number(text);
+  return /^\d+$/.test(text) && value >= 1 && value <= MAX_PARALLELISM
+    ? value
+    : new Invalid(`must be a whole number from 1 (one nextLink chain) to ${MAX_PARALLELISM}`);
+}
+
+/** `Authorization=AAD[;ClientId=<user-assigned identity>]`, as the Functions host reads it. */
+export interface EntraTelemetryAuthentication {
+  clientId: string | undefined;
+}
+
+function parseTelemetryAuthentication(text: string): EntraTelemetryAuthentication | Invalid {
+  const parts = new Map(
+    text.split(';').map((part) => {
+      const [key = '', ...rest] = part.split('=');
+      return [key.trim().toLowerCase(), rest.join('=').trim()] as const;
+    }),
+  );
+  if (parts.get('authorization')?.toUpperCase() !== 'AAD') {
+    return new Invalid('must be "Authorization=AAD" or "ClientId=<identity client id>;Authorization=AAD"');
+  }
+  return { clientId: parts.get('clientid') || undefined };
+}
+
+const identityConnection = 'the user-assigned identity the Bicep creates';
+
+export const SETTINGS = {
+  KEY_VAULT_URL: setting({
+    required: 'yes',
+    default: undefined,
+    description: '`https://kv-entra-export.vault.azure.net`',
+    missing: "the vault's URL, such as https://kv-entra-export.vault.azure.net",
+    example: 'https://<your-vault>.vault.azure.net',
+    deployment: { fromResource: 'the Key Vault the Bicep creates' },
+    secret: false,
+    parse: httpsOrigin('https://kv-entra-export.vault.azure.net'),
+  }),
+  GRAPH_CLIENT_CERTIFICATE_NAME: setting({
+    required: 'one of these two',
+    default: undefined,
+    description: 'name of the Key Vault **certificate** registered on the app (preferred)',
+    example: 'graph-client-certificate',
+    deployment: {
+      parameter: 'graphClientCertificateName',
+      deployedDefault: {
+        value: 'graph-client-certificate',
+        why: 'the name infra/scripts/register-app.sh gives the certificate it creates',
+      },
+    },
+    secret: false,
+    parse: keyVaultObjectName,
+  }),
+  GRAPH_CLIENT_SECRET_NAME: setting({
+    required: 'one of these two',
+    default: undefined,
+    description: "name of the Key Vault **secret** holding the app's client secret value",
+    example: '',
+    deployment: { parameter: 'graphClientSecretName' },
+    secret: false,
+    parse: keyVaultObjectName,
+  }),
+  GRAPH_TENANT_ID: setting({
+    required: 'yes',
+    default: undefined,
+    description: "the tenant's GUID or a domain (`contoso.onmicrosoft.com`)",
+    missing: 'the directory (tenant) ID of the app registration',
+    example: '<directory (tenant) id>',
+    deployment: {
+      parameter: 'graphTenantId',
+      deployedDefault: { value: 'tenant().tenantId', why: 'the tenant of the subscription deployed to' },
+    },
+    secret: false,
+    parse: (text) =>
+      GUID.test(text) || DOMAIN.test(text)
+        ? text
+        : new Invalid("must be the tenant's GUID or one of its domains (contoso.onmicrosoft.com)"),
+  }),
+  GRAPH_CLIENT_ID: setting({
+    required: 'yes',
+    default: undefined,
+    description: "the app registration's application (client) ID",
+    missing: 'the application (client) ID of the app registration',
+    example: '<application (client) id>',
+    deployment: { parameter: 'graphClientId' },
+    secret: false,
+    parse: guid('the application (client) ID'),
+  }),
+  GRAPH_ENDPOINT: setting({
+    required: '',
+    default: 'https://graph.microsoft.com',
+    description:
+      '`https://graph.microsoft.us`, `https://dod-graph.microsoft.us`, `https://microsoftgraph.chinacloudapi.cn`',
+    example: 'https://graph.microsoft.com',
+    deployment: { parameter: 'graphEndpoint' },
+    secret: false,
+    parse: httpsOrigin('https://graph.microsoft.com'),
+  }),
+  GRAPH_AUTHORITY_HOST: setting({
+    required: '',
+    default: 'https://login.microsoftonline.com',
+    description: '`https://login.microsoftonline.us`, `https://login.chinacloudapi.cn`',
+    example: 'https://login.microsoftonline.com',
+    deployment: { parameter: 'graphAuthorityHost' },
+    secret: false,
+    parse: httpsOrigin('https://login.microsoftonline.com'),
+  }),
+  EXPORT_SCHEDULE: setting({
+    required: '',
+    default: DEFAULT_SCHEDULE,
+    description: '6-field NCRONTAB (UTC): `{second} {minute} {hour} {day} {month} {day-of-week}`',
+    example: DEFAULT_SCHEDULE,
+    deployment: { parameter: 'exportSchedule' },
+    secret: false,
+    parse: parseSchedule,
+  }),
+  EXPORT_SELECT: setting({
+    required: '',
+    default: DEFAULT_SELECT.join(','),
+    description: 'user properties, comma-separated (`id` is always included)',
+    example: DEFAULT_SELECT.join(','),
+    deployment: { parameter: 'exportSelect' },
+    secret: false,
+    parse: parseSelect,
+  }),
+  EXPORT_FILTER: setting({
+    required: '',
+    default: undefined,
+    description: 'an OData `$filter`, such as `accountEnabled eq true`',
+    example: '',
+    deployment: { parameter: 'exportFilter' },
+    secret: false,
+    parse: anyText,
+  }),
+  EXPORT_FORMAT: setting({
+    required: '',
+    default: 'json',
+    description: '`json`, `ndjson` or `csv`',
+    example: 'json',
+    deployment: { parameter: 'exportFormat' },
+    secret: false,
+    parse: oneOf<ExportFormat>(['json', 'ndjson', 'csv']),
+  }),
+  EXPORT_COMPRESS: setting({
+    required: '',
+    default: 'none',
+    description:
+      '`none` or `gzip` (for large tenants: a smaller blob and less memory, see [Performance](#performance))',
+    example: 'none',
+    deployment: { parameter: 'exportCompress' },
+    secret: false,
+    parse: oneOf<Compression>(['none', 'gzip']),
+  }),
+  EXPORT_CONTAINER: setting({
+    required: '',
+    default: 'entra-users',
+    description: 'the blob container (created if missing)',
+    example: 'entra-users',
+    deployment: { parameter: 'exportContainer' },
+    secret: false,
+    parse: (text) =>
+      CONTAINER_NAME.test(text)
+        ? text
+        : new Invalid('must be a blob container name: 3-63 lowercase letters, digits and single hyphens'),
+  }),
+  EXPORT_PARALLELISM: setting({
+    required: '',
+    default: '1',
+    description: `1 to ${MAX_PARALLELISM}: partitions of the directory listed at once (see [Performance](#performance)); 1 is one \`@odata.nextLink\` chain`,
+    example: '1',
+    deployment: { parameter: 'exportParallelism' },
+    secret: false,
+    parse: parseParallelism,
+  }),
+  EXPORT_STORAGE: setting({
+    required: 'this or `__blobServiceUri`',
+    default: undefined,
+    description: 'a storage connection string (`UseDevelopmentStorage=true` for Azurite)',
+    example: 'UseDevelopmentStorage=true',
+    deployment: { notDeployed: 'the deployment uses the identity-based form, never an account key' },
+    secret: true,
+    parse: anyText,
+  }),
+  EXPORT_STORAGE__blobServiceUri: setting({
+    required: 'this or `EXPORT_STORAGE`',
+    default: undefined,
+    description: 'identity-based: `https://<account>.blob.core.windows.net`',
+    example: undefined,
+    deployment: { fromResource: 'the storage account the Bicep creates' },
+    secret: false,
+    parse: httpsUrl('https://<account>.blob.core.windows.net'),
+  }),
+  EXPORT_STORAGE__credential: setting({
+    required: 'with `__blobServiceUri`',
+    default: undefined,
+    description: "`managedidentity`: the identity-based connection signs in as the app's managed identity",
+    example: undefined,
+    deployment: { fromResource: identityConnection },
+    secret: false,
+    parse: oneOf(['managedidentity']),
+  }),
+  EXPORT_STORAGE__clientId: setting({
+    required: 'with a user-assigned identity',
+    default: undefined,
+    description: "the user-assigned identity's client ID, for the identity-based connection",
+    example: undefined,
+    deployment: { fromResource: identityConnection },
+    secret: false,
+    parse: guid("the identity's client ID"),
+  }),
+  APPLICATIONINSIGHTS_CONNECTION_STRING: setting({
+    required: '',
+    default: undefined,
+    description: 'run telemetry; nothing is sent without it',
+    example: '',
+    deployment: { fromResource: 'the Application Insights resource the Bicep creates' },
+    secret: false,
+    parse: anyText,
+  }),
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: setting({
+    required: '',
+    default: undefined,
+    description:
+      '`ClientId=<identity client id>;Authorization=AAD`: telemetry signed in with the managed identity, for Application Insights with local auth disabled',
+    example: undefined,
+    deployment: { fromResource: 'the user-assigned identity the Bicep creates' },
+    secret: false,
+    parse: parseTelemetryAuthentication,
+  }),
+  AZURE_CLIENT_ID: setting({
+    required: 'with a user-assigned identity',
+    default: undefined,
+    description: "the identity's client ID, so `DefaultAzureCredential` reads Key Vault as it",
+    example: undefined,
+    deployment: { fromResource: 'the user-assigned identity the Bicep creates' },
+    secret: false,
+    parse: guid("the managed identity's client ID"),
+  }),
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+export type SettingValue<N extends SettingName> = Exclude<ReturnType<(typeof SETTINGS)[N]['parse']>, Invalid>;
+
+export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
+
+/** App settings as the process sees them. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** A setting's text, or undefined when it is unset or blank (which the host treats alike). */
+export function settingText(env: Env, name: SettingName): string | undefined {
+  const value = env[name]?.trim();
+  return value === '' ? undefined : value;
+}
+
+export type SettingReading<T> =
+  { state: 'set' | 'default'; value: T } | { state: 'unset' } | { state: 'invalid'; problem: string };
+
+/** Reads one setting through its parser, falling back to its default when it is unset. */
+export function readSetting<N extends SettingName>(env: Env, name: N): SettingReading<SettingValue<N>> {
+  const definition: Setting<unknown> = SETTINGS[name];
+  const text = settingText(env, name);
+  const source = text ?? definition.default;
+  if (source === undefined) return { state: 'unset' };
+  const parsed = definition.parse(source);
+  if (parsed instanceof Invalid) {
+    const got = definition.secret ? '' : `; got "${source}"`;
+    return { state: 'invalid', problem: `${name} ${parsed.reason}${got}.` };
+  }
+  return { state: text === undefined ? 'default' : 'set', value: parsed as SettingValue<N> };
+}
+
+/**
+ * A setting's value for what must be decided before any run (binding paths, the schedule):
+ * an invalid value falls back to the default here, and the run itself then reports it.
+ */
+export function settingOrDefault<N extends SettingName>(env: Env, name: N): SettingValue<N> {
+  const reading = readSetting(env, name);
+  if (reading.state === 'set' || reading.state === 'default') return reading.value;
+  const fallback = readSetting({}, name);
+  if (fallback.state !== 'default') throw new Error(`The setting ${name} has no valid default.`);
+  return fallback.value;
+}
