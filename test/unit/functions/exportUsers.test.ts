@@ -1,4 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 
 import { InvocationContext, type Timer } from '@azure/functions';
@@ -10,6 +13,17 @@ import type { ExportManifest } from '../../../src/export/manifest.js';
 import type { UserDirectory } from '../../../src/export/runExport.js';
 import { createExportUsersFunction } from '../../../src/functions/exportUsers.js';
 import { validEnv } from '../validEnv.js';
+
+const COMPILED_MODULE = join(
+  import.meta.dirname,
+  '..',
+  '..',
+  '..',
+  'dist',
+  'src',
+  'functions',
+  'exportUsers.js',
+);
 
 const timer: Timer = {
   isPastDue: false,
@@ -190,5 +204,74 @@ describe('exportUsers handler', () => {
     });
     expect(outcome?.message).toBe('AADSTS7000215');
     expect(written('latestUsers')).toBeUndefined();
+  });
+});
+
+describe('the exportUsers function definition', () => {
+  const definition = (env: Record<string, string | undefined>) =>
+    createExportUsersFunction({
+      env,
+      connect: async () => fakeDirectory(pages),
+      createTelemetry: () => recordingTelemetry().telemetry,
+      now: () => new Date(),
+    });
+
+  it('takes its schedule and blob paths from the settings the run validates', () => {
+    const exportUsers = definition(
+      validEnv({
+        EXPORT_SCHEDULE: '0 30 1 * * *',
+        EXPORT_CONTAINER: 'hr-export',
+        EXPORT_FORMAT: 'csv',
+        EXPORT_COMPRESS: 'gzip',
+      }),
+    );
+    expect(exportUsers.options.schedule).toBe('0 30 1 * * *');
+    expect(Object.values(exportUsers.outputs).map((output) => [output.path, output.connection])).toEqual([
+      ['hr-export/latest/users.csv.gz', 'EXPORT_STORAGE'],
+      ['hr-export/latest/manifest.json', 'EXPORT_STORAGE'],
+      [
+        'hr-export/snapshots/{DateTime:yyyy}/{DateTime:MM}/{DateTime:dd}/{DateTime:HHmmss}/users.csv.gz',
+        'EXPORT_STORAGE',
+      ],
+      [
+        'hr-export/snapshots/{DateTime:yyyy}/{DateTime:MM}/{DateTime:dd}/{DateTime:HHmmss}/manifest.json',
+        'EXPORT_STORAGE',
+      ],
+    ]);
+    expect(exportUsers.options.runOnStartup).toBe(false);
+    expect(exportUsers.options.extraOutputs).toEqual(Object.values(exportUsers.outputs));
+  });
+
+  it('still loads with an invalid schedule or format, and each run reports the setting', async () => {
+    const { outcome, written, exportUsers } = await run(
+      validEnv({ EXPORT_SCHEDULE: '0 2 * * *', EXPORT_FORMAT: 'xml' }),
+      async () => fakeDirectory(pages),
+    );
+    expect(exportUsers.options.schedule).toBe('0 0 2 * * *');
+    expect(exportUsers.outputs.latestUsers.path).toBe('entra-users/latest/users.json');
+    expect(outcome?.message).toMatch(
+      /EXPORT_SCHEDULE must be an NCRONTAB expression[\s\S]*EXPORT_FORMAT must be one of/,
+    );
+    ROLES.forEach((role) => expect(written(role)).toBeUndefined());
+  });
+
+  it('never logs, reports or rethrows a credential an error carried', async () => {
+    const token = `eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJncmFwaCJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ`;
+    const { outcome, logs, calls } = await run(validEnv(), async () => {
+      throw new Error(`request failed: Authorization: Bearer ${token}`);
+    });
+    expect(outcome?.message).toBe('request failed: Authorization: Bearer [redacted]');
+    expect(logs.join('\n')).not.toContain(token);
+    expect(calls.failed.map((error) => `${error.message}${error.stack ?? ''}`).join('')).not.toContain(token);
+  });
+
+  it('registers nothing and prints nothing when imported (the host registers it through src/index.ts)', () => {
+    const result = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', `await import(${JSON.stringify(pathToFileURL(COMPILED_MODULE).href)});`],
+      { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '' } },
+    );
+    expect(result.status).toBe(0);
+    expect(result.stdout + result.stderr).toBe('');
   });
 });

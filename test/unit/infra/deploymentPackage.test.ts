@@ -54,10 +54,10 @@ describe('the deployment package', () => {
       expect(files.has(`node_modules/${name}/package.json`), name).toBe(true);
   });
 
-  it('leaves out sources, tests, scripts, infrastructure and local settings', () => {
+  it('leaves out sources, tests, scripts, the sandbox, infrastructure and local settings', () => {
     const leaked = [...files].filter(
       (path) =>
-        /^(src|test|scripts|infra|bench|\.ci|dist\/test|dist\/scripts)\//.test(path) ||
+        /^(src|test|scripts|sandbox|infra|bench|\.ci|dist\/test|dist\/scripts|dist\/sandbox)\//.test(path) ||
         /^local\.settings(\.example)?\.json$/.test(path),
     );
     expect(leaked).toEqual([]);
