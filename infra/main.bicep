@@ -50,6 +50,9 @@ param exportCompress string = 'none'
 @description('Partitions of the directory listed at once; 1 keeps one nextLink chain. See the README\'s Performance section.')
 param exportParallelism int = 1
 
+@description('Publication guard: how far the user count may fall from the last export (500 users or 10%) before a run refuses to replace latest/. See the README\'s Reliability section.')
+param exportShrinkLimit string = '10%'
+
 @description('Private container the export is written to.')
 param exportContainer string = 'entra-users'
 
@@ -138,6 +141,7 @@ module functionApp 'app/functionApp.bicep' = {
     exportCompress: exportCompress
     exportContainer: exportContainer
     exportParallelism: exportParallelism
+    exportShrinkLimit: exportShrinkLimit
   }
 }
 

@@ -34,8 +34,21 @@ const FAMILY = [
   '-Dash',
 ];
 const DEPARTMENTS = ['Sales', 'R&D', 'Finance, EMEA', 'Legal "Core"', 'Support\nTier 2', '=1+1', 'People'];
-/** Characters a UPN's local part may start with: letters, digits and ' . - _ ! # ^ ~ */
+/** Characters a member's UPN may start with: letters, digits and ' . - _ ! # ^ ~ */
 export const UPN_FIRST_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789'.-_!#^~";
+/**
+ * What else a UPN starts with in real tenants (a guest's UPN comes from an e-mail address, whose
+ * local part may start with $ & + = { } | % and more; synced accounts carry what on-premises AD
+ * allowed): every printable ASCII character and some letters beyond ASCII. One user in twelve.
+ */
+export const UNUSUAL_FIRST_CHARACTERS: readonly string[] = [
+  ...Array.from({ length: 0x7e - 0x20 }, (_, index) => String.fromCharCode(0x21 + index)),
+  'é',
+  'Ø',
+  'ß',
+  'Ж',
+  '中',
+];
 
 function uuidFor(index: number, salt: string): string {
   const hex = createHash('sha256').update(`${salt}:${index}`).digest('hex');
@@ -71,7 +84,10 @@ export class SandboxDirectory {
 
   private localPart(index: number): string {
     const given = GIVEN[pick(index, 1, GIVEN.length)]!;
-    const first = UPN_FIRST_CHARACTERS[pick(index, 5, UPN_FIRST_CHARACTERS.length)]!;
+    const first =
+      pick(index, 31, 12) === 0
+        ? UNUSUAL_FIRST_CHARACTERS[pick(index, 5, UNUSUAL_FIRST_CHARACTERS.length)]!
+        : UPN_FIRST_CHARACTERS[pick(index, 5, UPN_FIRST_CHARACTERS.length)]!;
     const upperCase = pick(index, 6, 3) === 0;
     return `${upperCase ? first.toUpperCase() : first}${given.toLowerCase().replace(/[^a-z]/g, '')}.${index}`;
   }

@@ -63,7 +63,7 @@ export class SandboxGraph {
   readonly requests: GraphRequestRecord[] = [];
   private readonly hits = new Map<GraphFault, number>();
   private readonly matches = new Map<string, Int32Array>();
-  private byFirstCharacter: Map<string, Int32Array> | undefined;
+  private byUpn: { order: Int32Array; keys: string[] } | undefined;
 
   constructor(
     readonly tenant: SandboxTenant,
@@ -228,31 +228,43 @@ export class SandboxGraph {
       throw error;
     }
     const indexes: number[] = [];
-    const prefix = filter === undefined ? undefined : upnPrefixOf(filter);
-    const candidates =
-      prefix === undefined ? undefined : (this.firstCharacterIndex().get(prefix) ?? new Int32Array());
+    const range = filter === undefined ? undefined : upnRangeOf(filter);
     const consider = (index: number) => {
       if (!predicate || predicate(this.directory.lazyUser(index))) indexes.push(index);
     };
-    if (candidates) candidates.forEach(consider);
+    if (range) this.usersInUpnRange(range).forEach(consider);
     else for (let index = 0; index < this.directory.size; index += 1) consider(index);
     const result = Int32Array.from(indexes);
     this.matches.set(key, result);
     return result;
   }
 
-  /** Users by the lower-cased first character of their UPN, built once: partitions scan only their own. */
-  private firstCharacterIndex(): Map<string, Int32Array> {
-    if (this.byFirstCharacter) return this.byFirstCharacter;
-    const groups = new Map<string, number[]>();
-    for (let index = 0; index < this.directory.size; index += 1) {
-      const first = this.directory.userPrincipalName(index).charAt(0).toLowerCase();
-      let group = groups.get(first);
-      if (!group) groups.set(first, (group = []));
-      group.push(index);
+  /** Users whose lower-cased UPN is within a range, from an index built once: partitions scan only their own. */
+  private usersInUpnRange(range: { from?: string; to?: string }): Int32Array {
+    if (!this.byUpn) {
+      const keys = Array.from({ length: this.directory.size }, (_, index) =>
+        this.directory.userPrincipalName(index).toLowerCase(),
+      );
+      const order = Int32Array.from(keys.keys()).sort((a, b) =>
+        keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0,
+      );
+      this.byUpn = { order, keys };
     }
-    this.byFirstCharacter = new Map([...groups].map(([first, group]) => [first, Int32Array.from(group)]));
-    return this.byFirstCharacter;
+    const { order, keys } = this.byUpn;
+    const firstAtLeast = (bound: string, inclusive: boolean) => {
+      let low = 0;
+      let high = order.length;
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        const key = keys[order[middle]!]!;
+        if (inclusive ? key < bound : key <= bound) low = middle + 1;
+        else high = middle;
+      }
+      return low;
+    };
+    const start = range.from === undefined ? 0 : firstAtLeast(range.from, true);
+    const end = range.to === undefined ? order.length : firstAtLeast(range.to, false);
+    return order.slice(start, Math.max(start, end));
   }
 
   private takeFault(page: number): GraphFault | undefined {
@@ -264,10 +276,19 @@ export class SandboxGraph {
   }
 }
 
-/** The one-character UPN prefix a filter ends with (`... and startswith(userPrincipalName,'x')`), if any. */
-function upnPrefixOf(filter: string): string | undefined {
-  const match = /(?:^|\) and )startswith\(userPrincipalName,'([^']|'')'\)$/i.exec(filter.trim());
-  return match ? match[1]!.replace("''", "'").toLowerCase() : undefined;
+/** The userPrincipalName range (ge / le, lower-cased) a filter ends with, as the product's partitions write it. */
+function upnRangeOf(filter: string): { from?: string; to?: string } | undefined {
+  const match = /(?:^|\) and \()((?:userPrincipalName (?:ge|le) '(?:[^']|'')*'(?: and )?)+)\)?$/.exec(
+    filter.trim(),
+  );
+  if (!match) return undefined;
+  const range: { from?: string; to?: string } = {};
+  for (const [, operator, literal] of match[1]!.matchAll(/userPrincipalName (ge|le) '((?:[^']|'')*)'/g)) {
+    const value = literal!.replace(/''/g, "'").toLowerCase();
+    if (operator === 'ge') range.from = value;
+    else range.to = value;
+  }
+  return range;
 }
 
 function listingKey(query: Record<string, string>): string {

@@ -1,7 +1,9 @@
 /**
  * The part of OData $filter that Graph's /users supports and this product uses: startswith, eq,
- * ne, and, or, not, parentheses; string, boolean and null literals. Comparisons of directory
- * strings are case-insensitive, as in Graph.
+ * ne, ge, le, and, or, not, parentheses; string, boolean and null literals. Comparisons of
+ * directory strings are case-insensitive, as in Graph; `ge` and `le` order strings by their
+ * lower-cased UTF-16 code units (Graph does not document its collation; the product must not
+ * depend on it).
  */
 export type UserPredicate = (user: Readonly<Record<string, unknown>>) => boolean;
 
@@ -112,6 +114,15 @@ export function compileFilter(filter: string, knownProperties: ReadonlySet<strin
     const value = literal();
     if (operator === 'eq') return (user) => same(user[name], value);
     if (operator === 'ne') return (user) => !same(user[name], value);
+    if ((operator === 'ge' || operator === 'le') && typeof value === 'string') {
+      const bound = value.toLowerCase();
+      return (user) => {
+        const actual = user[name];
+        if (typeof actual !== 'string') return false;
+        const lower = actual.toLowerCase();
+        return operator === 'ge' ? lower >= bound : lower <= bound;
+      };
+    }
     throw new FilterSyntaxError(
       `Unsupported or invalid query filter clause specified for property '${name}' of resource 'User'.`,
     );

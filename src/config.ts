@@ -8,6 +8,7 @@ import {
   type SettingName,
   type SettingValue,
   settingOrDefault,
+  type ShrinkLimit,
 } from './settings.js';
 import { resolveStorageConnection, STORAGE_CONNECTION } from './storageConnection.js';
 
@@ -34,6 +35,9 @@ export interface ExportConfig {
   container: string;
   /** Partitions listed at once; 1 lists the directory on one nextLink chain. */
   parallelism: number;
+  shrinkLimit: ShrinkLimit;
+  /** Until when a drop beyond the limit is accepted. */
+  acceptShrinkUntil: Date | undefined;
 }
 
 /**
@@ -70,6 +74,8 @@ export function loadConfig(env: Env): ExportConfig {
     compression: read('EXPORT_COMPRESS'),
     container: read('EXPORT_CONTAINER'),
     parallelism: read('EXPORT_PARALLELISM'),
+    shrinkLimit: read('EXPORT_SHRINK_LIMIT'),
+    acceptShrinkUntil: read('EXPORT_ACCEPT_SHRINK_UNTIL'),
   };
   // Read by the Functions host and the Azure SDKs rather than by the run; checked here so that a
   // mistake is reported with the others instead of as a confusing failure later.
@@ -86,7 +92,7 @@ export function loadConfig(env: Env): ExportConfig {
 
   if (problems.length > 0) throw new ConfigError(problems);
   // Every value is defined now: a required setting that is unset, or any invalid one, is a problem
-  // above, and each optional one has a default (EXPORT_FILTER alone may stay undefined).
+  // above, and each optional one has a default (EXPORT_FILTER and EXPORT_ACCEPT_SHRINK_UNTIL may stay undefined).
   return config as ExportConfig;
 }
 

@@ -1,12 +1,43 @@
+/**
+ * Stable names for why a run failed, sent with the failure's telemetry so that an alert can be
+ * written on them; each is listed in the README's Reliability section.
+ */
+export const ERROR_CODES = [
+  'ConfigInvalid',
+  'KeyVaultUnreachable',
+  'KeyVaultDenied',
+  'KeyVaultNotFound',
+  'CredentialInvalid',
+  'CredentialRejected',
+  'GraphForbidden',
+  'GraphUnauthorized',
+  'GraphBadRequest',
+  'GraphThrottled',
+  'GraphUnavailable',
+  'GraphMalformedPage',
+  'GraphPagingLoop',
+  'GraphForeignOrigin',
+  'GuardRefused',
+  'Unexpected',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
 /** An error a user can act on: what went wrong, and what to do about it. */
 export class ExportError extends Error {
   readonly remedy: string | undefined;
+  readonly code: ErrorCode;
 
-  constructor(message: string, options: { remedy?: string; cause?: unknown } = {}) {
+  constructor(message: string, options: { remedy?: string; cause?: unknown; code?: ErrorCode } = {}) {
     super(options.remedy ? `${message} ${options.remedy}` : message, { cause: options.cause });
     this.name = 'ExportError';
     this.remedy = options.remedy;
+    this.code = options.code ?? 'Unexpected';
   }
+}
+
+/** The stable code of any error: an ExportError's own, `Unexpected` for anything else. */
+export function errorCodeOf(error: unknown): ErrorCode {
+  return error instanceof ExportError ? error.code : 'Unexpected';
 }
 
 /** Every configuration problem found, reported at once before any network call. */
@@ -17,6 +48,7 @@ export class ConfigError extends ExportError {
     super(
       `Configuration is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
         problems.map((problem) => `  - ${problem}`).join('\n'),
+      { code: 'ConfigInvalid' },
     );
     this.name = 'ConfigError';
     this.problems = problems;

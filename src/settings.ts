@@ -156,6 +156,59 @@ function parseSelect(text: string): readonly string[] | Invalid {
   return [...new Set(['id', ...properties])];
 }
 
+/**
+ * An OData $filter that can be combined with others: its quotes closed, its parentheses balanced
+ * (outside string literals, where `''` is a quote), no control characters. Graph checks the rest.
+ */
+export function parseFilter(text: string): string | Invalid {
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  if (/[\u0000-\u001f\u007f]/.test(text)) {
+    return new Invalid('must not contain control characters (a line break or tab pasted with it?)');
+  }
+  let depth = 0;
+  let inString = false;
+  for (let at = 0; at < text.length; at += 1) {
+    const char = text[at];
+    if (inString) {
+      if (char === "'" && text[at + 1] === "'") at += 1;
+      else if (char === "'") inString = false;
+    } else if (char === "'") {
+      inString = true;
+    } else if (char === '(') {
+      depth += 1;
+    } else if (char === ')') {
+      depth -= 1;
+      if (depth < 0) return new Invalid(`has a ")" without its "(" at position ${at + 1}`);
+    }
+  }
+  if (inString)
+    return new Invalid("has a string literal that is not closed (write a quote inside one as '')");
+  if (depth > 0) return new Invalid(`has ${depth} "(" without ")"`);
+  return text;
+}
+
+/** How far the user count may fall from the last export before the run refuses to publish. */
+export type ShrinkLimit = { kind: 'users'; value: number } | { kind: 'percent'; value: number };
+
+function parseShrinkLimit(text: string): ShrinkLimit | Invalid {
+  const match = /^(\d+)\s*(%?)$/.exec(text);
+  const value = Number(match?.[1]);
+  if (!match || (match[2] === '%' && value > 100)) {
+    return new Invalid(
+      'must be a number of users (such as 500) or a percentage from 0% to 100% (such as 10%)',
+    );
+  }
+  return match[2] === '%' ? { kind: 'percent', value } : { kind: 'users', value };
+}
+
+function parseUtcTime(text: string): Date | Invalid {
+  const time = Date.parse(text);
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/.test(text) &&
+    !Number.isNaN(time)
+    ? new Date(time)
+    : new Invalid('must be a date and time with its zone, such as 2026-11-26T06:00:00Z');
+}
+
 function parseParallelism(text: string): number | Invalid {
   const value = Number(text);
   return /^\d+$/.test(text) && value >= 1 && value <= MAX_PARALLELISM
@@ -288,7 +341,7 @@ export const SETTINGS = {
     example: '',
     deployment: { parameter: 'exportFilter' },
     secret: false,
-    parse: anyText,
+    parse: parseFilter,
   }),
   EXPORT_FORMAT: setting({
     required: '',
@@ -329,6 +382,26 @@ export const SETTINGS = {
     deployment: { parameter: 'exportParallelism' },
     secret: false,
     parse: parseParallelism,
+  }),
+  EXPORT_SHRINK_LIMIT: setting({
+    required: '',
+    default: '10%',
+    description:
+      'the publication guard: how far the user count may fall from the last export (`500` users or `10%`); a bigger drop, or any drop to zero, is refused and `latest/` kept (see [Reliability](#reliability))',
+    example: '10%',
+    deployment: { parameter: 'exportShrinkLimit' },
+    secret: false,
+    parse: parseShrinkLimit,
+  }),
+  EXPORT_ACCEPT_SHRINK_UNTIL: setting({
+    required: '',
+    default: undefined,
+    description:
+      'accepts a drop the guard refused, for runs until this UTC time (`2026-11-26T06:00:00Z`); it expires by itself',
+    example: '',
+    deployment: { notDeployed: 'a one-off override, set on the app by hand when a refused drop is expected' },
+    secret: false,
+    parse: parseUtcTime,
   }),
   EXPORT_STORAGE: setting({
     required: 'this or `__blobServiceUri`',

@@ -24,6 +24,7 @@ param exportFormat string
 param exportCompress string
 param exportContainer string
 param exportParallelism int
+param exportShrinkLimit string
 @description('Memory per instance: 2048 holds a 3M-user gzip export.')
 param instanceMemoryMB int = 2048
 
@@ -91,6 +92,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       EXPORT_COMPRESS: exportCompress
       EXPORT_CONTAINER: exportContainer
       EXPORT_PARALLELISM: string(exportParallelism)
+      EXPORT_SHRINK_LIMIT: exportShrinkLimit
       EXPORT_STORAGE__blobServiceUri: blobEndpoint
       EXPORT_STORAGE__credential: 'managedidentity'
       EXPORT_STORAGE__clientId: identityClientId

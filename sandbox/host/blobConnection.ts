@@ -20,6 +20,26 @@ export function blobServiceFor(env: Env, connection: string): BlobServiceClient 
   );
 }
 
+/** Reads a blob as a blob input binding does: undefined (null to the function) when it is not there. */
+export function createBlobReader(env: Env) {
+  const services = new Map<string, BlobServiceClient>();
+  return async function readBindingBlob(connection: string, path: string): Promise<Buffer | undefined> {
+    let service = services.get(connection);
+    if (service === undefined) {
+      service = blobServiceFor(env, connection);
+      services.set(connection, service);
+    }
+    const slash = path.indexOf('/');
+    const blob = service.getContainerClient(path.slice(0, slash)).getBlobClient(path.slice(slash + 1));
+    try {
+      return await blob.downloadToBuffer();
+    } catch (error) {
+      if ((error as { statusCode?: unknown }).statusCode === 404) return undefined;
+      throw error;
+    }
+  };
+}
+
 /** Writes a blob as a blob output binding does: the container created if missing, the blob replaced. */
 export function createBlobWriter(env: Env) {
   const services = new Map<string, BlobServiceClient>();

@@ -1,7 +1,8 @@
 /**
  * What the Functions host does between a timer function's handler and Storage, for running the
  * function on this machine without Core Tools. Each behaviour follows the host's source:
- * - the handler runs with an InvocationContext holding its declared extra outputs;
+ * - blob inputs are read before the handler runs (a missing blob is null);
+ * - the handler runs with an InvocationContext holding its declared extra inputs and outputs;
  * - a handler that throws writes nothing (`GrpcWorkerChannel` faults the invocation before
  *   `BindOutputsAsync`);
  * - otherwise every output the handler set crosses to the host in one message (counted here in
@@ -9,11 +10,16 @@
  * - the outputs are bound concurrently (`WorkerFunctionInvoker.BindOutputsAsync`, `Task.WhenAll`),
  *   each path resolved at bind time, every `{DateTime}` token with its own clock reading.
  */
-import azureFunctions, { type FunctionOutput, type Timer, type TimerFunctionOptions } from '@azure/functions';
+import azureFunctions, {
+  type FunctionInput,
+  type FunctionOutput,
+  type Timer,
+  type TimerFunctionOptions,
+} from '@azure/functions';
 
 import type { Env } from '../../src/settings.js';
 import { resolveBindingPath } from './bindingExpressions.js';
-import { createBlobWriter } from './blobConnection.js';
+import { createBlobReader, createBlobWriter } from './blobConnection.js';
 
 // Node's ESM loader cannot see this CommonJS bundle's InvocationContext as a named export.
 const { InvocationContext } = azureFunctions;
@@ -58,6 +64,8 @@ export interface HostEmulatorOptions {
   clock?: () => Date;
   /** Stores one blob; by default, in the account the output's connection names. */
   writeBlob?: (connection: string, path: string, content: Buffer) => Promise<void>;
+  /** Reads one blob, undefined when there is none; by default, from the input's connection. */
+  readBlob?: (connection: string, path: string) => Promise<Buffer | undefined>;
 }
 
 export interface Invocation {
@@ -81,13 +89,20 @@ export async function invokeTimerFunction(
 ): Promise<Invocation> {
   const clock = options.clock ?? (() => new Date());
   const writeBlob = options.writeBlob ?? createBlobWriter(options.env);
+  const readBlob = options.readBlob ?? createBlobReader(options.env);
   const declared = toArray(definition.options.extraOutputs);
+  const inputs = toArray(definition.options.extraInputs);
   const context = new InvocationContext({
     functionName: definition.name,
     invocationId: crypto.randomUUID(),
     logHandler: (level, ...args) => options.log(level, args.map(String).join(' ')),
-    options: { extraOutputs: declared },
+    options: { extraInputs: inputs, extraOutputs: declared },
   });
+  for (const binding of inputs) {
+    if (!isBlobBinding(binding)) throw new Error(`The emulator binds blob inputs only; got ${binding.type}.`);
+    const path = resolveBindingPath(binding.path, options.env, clock);
+    context.extraInputs.set(binding, (await readBlob(binding.connection, path)) ?? null);
+  }
   try {
     await definition.options.handler(MANUAL_TIMER, context);
   } catch (error) {
@@ -96,9 +111,9 @@ export async function invokeTimerFunction(
 
   // The hand-over: everything the handler set, in one message to the host.
   const outputs = new Map<string, Buffer>();
-  const handedOver: { output: BlobOutput; content: Buffer }[] = [];
+  const handedOver: { output: BlobBinding; content: Buffer }[] = [];
   for (const output of declared) {
-    if (!isBlobOutput(output)) throw new Error(`The emulator binds blob outputs only; got ${output.type}.`);
+    if (!isBlobBinding(output)) throw new Error(`The emulator binds blob outputs only; got ${output.type}.`);
     const value = context.extraOutputs.get(output);
     if (value === undefined || value === null) continue; // The host writes nothing for an unset output.
     const content = toBytes(value);
@@ -124,14 +139,16 @@ export async function invokeTimerFunction(
   return { handedOverBytes, written, outputs };
 }
 
-interface BlobOutput extends FunctionOutput {
+interface BlobBinding extends FunctionOutput {
   path: string;
   connection: string;
 }
 
-function isBlobOutput(output: FunctionOutput): output is BlobOutput {
+function isBlobBinding(binding: FunctionInput | FunctionOutput): binding is BlobBinding {
   return (
-    output.type === 'blob' && typeof output['path'] === 'string' && typeof output['connection'] === 'string'
+    binding.type === 'blob' &&
+    typeof binding['path'] === 'string' &&
+    typeof binding['connection'] === 'string'
   );
 }
 

@@ -26,6 +26,7 @@ export function certificatePemFromKeyVault(
     {
       remedy:
         'Point GRAPH_CLIENT_CERTIFICATE_NAME at a Key Vault certificate, or use GRAPH_CLIENT_SECRET_NAME for a client secret.',
+      code: 'CredentialInvalid',
     },
   );
 }
@@ -37,6 +38,7 @@ function unreadable(certificateName: string, format: string, reason: string, cau
       remedy:
         'Import the certificate with its private key, and keep its policy exportable (keyProperties.exportable = true) so Key Vault returns the key.',
       cause,
+      code: 'CredentialInvalid',
     },
   );
 }

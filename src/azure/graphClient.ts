@@ -5,18 +5,13 @@ import {
   HTTPMessageHandler,
   RedirectHandler,
   RedirectHandlerOptions,
-  RetryHandler,
-  RetryHandlerOptions,
   TelemetryHandler,
 } from '@microsoft/microsoft-graph-client';
 
 import type { ExportConfig } from '../config.js';
 import { explainTokenError } from './serviceErrors.js';
 
-/** Retries of one throttled (429/503/504) request, honouring Retry-After; the Graph client allows 10. */
-const THROTTLE_RETRIES = 6;
-/** The Graph client's wait before a throttled retry when Graph sends no Retry-After, in seconds. */
-const THROTTLE_DELAY_SECONDS = 3;
+const MAX_REDIRECTS = 5;
 
 /** The few Graph calls a listing makes. */
 export interface GraphRequests {
@@ -30,13 +25,16 @@ export function graphScope(config: ExportConfig): string {
 
 /**
  * A Graph client for the app-only token. The first token is fetched here, so a bad credential
- * fails before any page is read and is explained as a sign-in problem. `onThrottled` is told of
- * every throttled request the client retries.
+ * fails before any page is read and is explained as a sign-in problem.
+ *
+ * It has no RetryHandler: the Graph client runs authentication before retries, so its retries
+ * resend the first attempt's token, which a long throttling wait outlives. Retries happen one
+ * layer up (export/retryPolicy.ts), each attempt authenticated afresh. Redirects are followed only
+ * within Graph's own origin; any other is answered as an error.
  */
 export async function createGraphRequests(
   config: ExportConfig,
   credential: TokenCredential,
-  onThrottled: () => void,
 ): Promise<GraphRequests> {
   const scope = graphScope(config);
   try {
@@ -53,14 +51,9 @@ export async function createGraphRequests(
           return token.token;
         },
       }),
-      // Throttling is expected on large tenants: honour Retry-After, a few more times than the default.
-      new RetryHandler(
-        new RetryHandlerOptions(THROTTLE_DELAY_SECONDS, THROTTLE_RETRIES, () => {
-          onThrottled();
-          return true;
-        }),
+      new RedirectHandler(
+        new RedirectHandlerOptions(MAX_REDIRECTS, (response) => sameOrigin(response, config.graphEndpoint)),
       ),
-      new RedirectHandler(new RedirectHandlerOptions()),
       new TelemetryHandler(),
       new HTTPMessageHandler(),
     ],
@@ -70,4 +63,14 @@ export async function createGraphRequests(
   return {
     get: async (url, headers = {}) => (await client.api(url).headers(headers).get()) as unknown,
   };
+}
+
+function sameOrigin(response: Response, origin: string): boolean {
+  const location = response.headers.get('location');
+  if (location === null) return false;
+  try {
+    return new URL(location, response.url || origin).origin === origin;
+  } catch {
+    return false;
+  }
 }

@@ -3,14 +3,12 @@ import type { TokenCredential } from '@azure/identity';
 import type { ExportConfig } from '../config.js';
 import type { GraphUser } from '../export/formats.js';
 import { followNextLinks } from '../export/paging.js';
-import type { ListingSummary, PageHandler, UserDirectory } from '../export/runExport.js';
+import { RUN_TIME_BUDGET_MS } from '../export/retryPolicy.js';
+import type { ListingOptions, ListingSummary, PageHandler, UserDirectory } from '../export/runExport.js';
 import { createGraphRequests } from './graphClient.js';
 import { partitionedPages, readGraphCount, startPartitions } from './partitionedListing.js';
-import { explainGraphError, isTransientGraphFailure } from './serviceErrors.js';
+import { classifyGraphFailure, explainGraphError, type RetryCounts } from './serviceErrors.js';
 import { firstUsersUrl } from './usersRequests.js';
-
-/** Retries of one page after a dropped connection or a 500/502. */
-const TRANSIENT_RETRIES = 3;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -22,39 +20,44 @@ export async function openGraphDirectory(
   config: ExportConfig,
   credential: TokenCredential,
 ): Promise<UserDirectory> {
-  const retries = { count: 0 };
-  const countRetry = () => void (retries.count += 1);
-  const graph = await createGraphRequests(config, credential, countRetry);
+  const deadline = Date.now() + RUN_TIME_BUDGET_MS;
+  const retries: RetryCounts = { throttled: 0, transient: 0 };
+  const total = () => retries.throttled + retries.transient;
+  const graph = await createGraphRequests(config, credential);
   const listChain = (url: string) =>
     followNextLinks(url, {
       getPage: (pageUrl) => graph.get(pageUrl),
-      isTransient: isTransientGraphFailure,
-      transientRetries: TRANSIENT_RETRIES,
-      sleep,
-      onRetry: countRetry,
+      origin: config.graphEndpoint,
+      retry: {
+        classify: (error) => classifyGraphFailure(error, Date.now()),
+        deadline,
+        now: () => Date.now(),
+        sleep,
+        onRetry: (kind) => void (retries[kind] += 1),
+      },
     });
 
   return {
-    async listUsers(onPage: PageHandler): Promise<ListingSummary> {
+    async listUsers(onPage: PageHandler, options: ListingOptions = {}): Promise<ListingSummary> {
       const notes: string[] = [];
       let listed = 0;
       const handOver = async (users: readonly GraphUser[]) => {
         listed += users.length;
-        await onPage(users, { retries: retries.count });
+        await onPage(users, { retries: total() });
       };
       try {
         const sequential = listChain(firstUsersUrl(config));
         const first = await sequential.next();
-        if (first.done) return { mode: 'sequential', partitions: 1, retries: retries.count, notes };
+        if (first.done) return { mode: 'sequential', partitions: 1, retries: { ...retries }, notes };
         await handOver(first.value.users);
         // One page is the whole directory; otherwise the first page tells whether to partition.
         const partitioned =
-          first.value.nextLink !== undefined && config.parallelism > 1
+          first.value.nextLink !== undefined && config.parallelism > 1 && options.sequential !== true
             ? await startPartitions(config, listChain, notes)
             : undefined;
         if (partitioned === undefined) {
           for await (const page of sequential) await handOver(page.users);
-          return { mode: 'sequential', partitions: 1, retries: retries.count, notes };
+          return { mode: 'sequential', partitions: 1, retries: { ...retries }, notes };
         }
         await sequential.return(undefined);
         for await (const users of partitionedPages(partitioned, config.parallelism, first.value.users)) {
@@ -65,14 +68,14 @@ export async function openGraphDirectory(
         return {
           mode: 'partitioned',
           partitions: partitioned.chains.length,
-          retries: retries.count,
+          retries: { ...retries },
           notes,
           ...('count' in graphCount
             ? { graphCount: graphCount.count, countDifference: listed - graphCount.count }
             : {}),
         };
       } catch (error) {
-        throw explainGraphError(error, config, retries.count);
+        throw explainGraphError(error, config, retries);
       }
     },
   };

@@ -34,6 +34,7 @@ export async function readGraphCredential(
         source.kind === 'certificate'
           ? `Create the certificate in Key Vault (a completed certificate with an exportable key), or point ${source.setting} at one.`
           : `Store the client secret's Value (not its Secret ID) as a new version of "${name}", or point ${source.setting} at the secret that holds it.`,
+      code: 'CredentialInvalid',
     });
   }
   const options = { authorityHost: config.authorityHost };

@@ -1,5 +1,6 @@
 import type { ExportConfig } from '../config.js';
 import { ExportError } from '../errors.js';
+import { type FailureKind, parseRetryAfter, RetriesExhaustedError } from '../export/retryPolicy.js';
 
 /** The fields of an Azure SDK RestError, or of a Graph client GraphError, that we read. */
 interface ServiceFailure {
@@ -50,6 +51,7 @@ export function explainTokenError(error: unknown, config: ExportConfig): ExportE
         remedy ??
         `Check GRAPH_TENANT_ID, GRAPH_CLIENT_ID, GRAPH_AUTHORITY_HOST and the credential in Key Vault.`,
       cause: error,
+      code: 'CredentialRejected',
     },
   );
 }
@@ -66,12 +68,14 @@ export function explainKeyVaultError(error: unknown, config: ExportConfig): Expo
       remedy:
         "In Azure, give the function app a managed identity (and set AZURE_CLIENT_ID to a user-assigned identity's client ID); locally, run `az login` or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET.",
       cause: error,
+      code: 'KeyVaultDenied',
     });
   }
   if (failure.statusCode === 404) {
     return new ExportError(`Key Vault has no ${what} (404 ${codeOf(failure, 'NotFound')}).`, {
       remedy: `Check ${setting} and KEY_VAULT_URL, and that the ${config.graphCredential.kind} exists and is enabled.`,
       cause: error,
+      code: 'KeyVaultNotFound',
     });
   }
   if (failure.statusCode === 403) {
@@ -81,6 +85,7 @@ export function explainKeyVaultError(error: unknown, config: ExportConfig): Expo
         remedy:
           'Give the function\'s identity the "Key Vault Secrets User" role on the vault (RBAC vaults), or a Get secret access policy; a disabled secret must be enabled again.',
         cause: error,
+        code: 'KeyVaultDenied',
       },
     );
   }
@@ -88,6 +93,7 @@ export function explainKeyVaultError(error: unknown, config: ExportConfig): Expo
     return new ExportError(`Key Vault rejected the identity's token reading the ${what} (401).`, {
       remedy: "Check that the vault is in the same tenant as the function's identity.",
       cause: error,
+      code: 'KeyVaultDenied',
     });
   }
   if (failure.name === 'AuthenticationError' || failure.name === 'AuthenticationRequiredError') {
@@ -96,71 +102,129 @@ export function explainKeyVaultError(error: unknown, config: ExportConfig): Expo
       {
         remedy: 'Check the managed identity (AZURE_CLIENT_ID) or your local `az login`.',
         cause: error,
+        code: 'KeyVaultDenied',
       },
     );
   }
   return new ExportError(`Could not read the ${what}: ${firstLine(messageOf(error))}`, {
     remedy: 'Check KEY_VAULT_URL and that the vault is reachable from the function.',
     cause: error,
+    code: 'KeyVaultUnreachable',
   });
 }
 
 /** Explains a failed Graph request. */
-export function explainGraphError(error: unknown, config: ExportConfig, retries: number): ExportError {
+export function explainGraphError(error: unknown, config: ExportConfig, retries: RetryCounts): ExportError {
   if (error instanceof ExportError) return error;
+  if (error instanceof RetriesExhaustedError) return explainExhaustedRetries(error, config, retries);
   const failure = asFailure(error);
   const message = messageOf(error);
   if (/AADSTS\d+/.test(message)) return explainTokenError(error, config);
   const status = typeof failure.statusCode === 'number' ? failure.statusCode : -1;
   const code = typeof failure.code === 'string' ? failure.code : undefined;
   const where = `Microsoft Graph (${config.graphEndpoint}) answered GET /v1.0/users with ${status === -1 ? 'no response' : status}${code ? ` ${code}` : ''}: ${firstLine(message)}`;
+  if (status >= 300 && status < 400) {
+    return new ExportError(
+      `Microsoft Graph (${config.graphEndpoint}) redirected GET /v1.0/users to another origin (${redirectOrigin(failure)}); the export does not follow it, and exported nothing from there.`,
+      {
+        remedy: 'Check GRAPH_ENDPOINT, and any proxy between the function and Graph. Nothing was written.',
+        cause: error,
+        code: 'GraphForeignOrigin',
+      },
+    );
+  }
   if (status === 403) {
     const consentUrl = `${config.authorityHost}/${config.tenantId}/adminconsent?client_id=${config.clientId}`;
     return new ExportError(where, {
       remedy: `Grant app ${config.clientId} the Microsoft Graph application permission User.Read.All and admin consent (API permissions > Grant admin consent), or open ${consentUrl} as a Global or Privileged Role Administrator.`,
       cause: error,
+      code: 'GraphForbidden',
     });
   }
   if (status === 401) {
     return new ExportError(where, {
-      remedy:
-        'The token was not accepted: GRAPH_ENDPOINT and GRAPH_AUTHORITY_HOST must belong to the same cloud.',
+      remedy: /expired/i.test(message)
+        ? "Graph kept rejecting the token as expired although a new one was fetched for each attempt: check this machine's clock, and the token lifetime policies of the tenant."
+        : 'The token was not accepted: GRAPH_ENDPOINT and GRAPH_AUTHORITY_HOST must belong to the same cloud.',
       cause: error,
-    });
-  }
-  if (status === 429 || status === 503 || status === 504) {
-    return new ExportError(`${where} (after ${retries} retries in this run).`, {
-      remedy:
-        "Graph is throttling or unavailable; nothing was written, and the timer's retry policy or the next run will try again.",
-      cause: error,
+      code: 'GraphUnauthorized',
     });
   }
   if (status === 400) {
     return new ExportError(where, {
       remedy: "Check EXPORT_FILTER and EXPORT_SELECT against the user resource's properties.",
       cause: error,
+      code: 'GraphBadRequest',
     });
   }
   if (error instanceof SyntaxError || code === 'SyntaxError') {
     return new ExportError(
       `Microsoft Graph answered GET /v1.0/users with a body that is not valid JSON: ${firstLine(message)}`,
-      {
-        remedy: 'Nothing was written; the next run starts again.',
-        cause: error,
-      },
+      { remedy: 'Nothing was written; the next run starts again.', cause: error, code: 'GraphMalformedPage' },
     );
   }
   return new ExportError(where, {
     remedy: 'Nothing was written; the next run starts again.',
     cause: error,
+    code: 'GraphUnavailable',
   });
 }
 
-/** A dropped connection or a gateway hiccup: worth trying the same page again. */
-export function isTransientGraphFailure(error: unknown): boolean {
+/** Retries made so far in a run, by kind. */
+export interface RetryCounts {
+  throttled: number;
+  transient: number;
+}
+
+function explainExhaustedRetries(
+  error: RetriesExhaustedError,
+  config: ExportConfig,
+  retries: RetryCounts,
+): ExportError {
+  const last = asFailure(error.lastError);
+  const status =
+    typeof last.statusCode === 'number' && last.statusCode > 0
+      ? String(last.statusCode)
+      : 'a dropped connection';
+  const throttled = classifyGraphFailure(error.lastError, Date.now()).kind === 'throttled';
+  return new ExportError(
+    `Microsoft Graph (${config.graphEndpoint}) ${throttled ? 'kept throttling' : 'kept failing'} GET /v1.0/users (last answer: ${status}${typeof last.code === 'string' ? ` ${last.code}` : ''}): ${error.message} (${retries.throttled} throttled and ${retries.transient} transient retries in this run).`,
+    {
+      remedy:
+        "Nothing was written; the timer's retry policy and then the next scheduled run try again. If it persists, lower EXPORT_PARALLELISM, or look for other apps sharing this tenant's Graph budget.",
+      cause: error.lastError,
+      code: throttled ? 'GraphThrottled' : 'GraphUnavailable',
+    },
+  );
+}
+
+function redirectOrigin(failure: ServiceFailure): string {
+  const headers = (failure as { headers?: { get?: (name: string) => string | null } }).headers;
+  const location = typeof headers?.get === 'function' ? headers.get('location') : null;
+  try {
+    return location ? new URL(location).origin : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * What a failed Graph request calls for. Throttling (429, 503, 504) waits as `Retry-After` says;
+ * a connection dropped before or while the body is read (the Graph client reports the latter as
+ * status 200 with code `TypeError`), a 500 or 502, and a token found expired are tried again.
+ */
+export function classifyGraphFailure(error: unknown, now: number): FailureKind {
   const failure = asFailure(error);
-  if (failure.statusCode === 500 || failure.statusCode === 502) return true;
-  return (failure.statusCode === -1 || failure.statusCode === undefined) && failure.code === 'TypeError';
+  const status = typeof failure.statusCode === 'number' ? failure.statusCode : -1;
+  if (status === 429 || status === 503 || status === 504) {
+    const headers = (failure as { headers?: { get?: (name: string) => string | null } }).headers;
+    const retryAfter = typeof headers?.get === 'function' ? headers.get('retry-after') : undefined;
+    return { kind: 'throttled', retryAfterMs: parseRetryAfter(retryAfter, now) };
+  }
+  if (status === 500 || status === 502) return { kind: 'transient' };
+  if (failure.code === 'TypeError' || error instanceof TypeError) return { kind: 'transient' };
+  if (status === 401 && /expired/i.test(messageOf(error))) return { kind: 'transient' };
+  return { kind: 'fatal' };
 }
 
 function firstLine(message: string): string {

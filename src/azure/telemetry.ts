@@ -2,12 +2,14 @@ import { ManagedIdentityCredential } from '@azure/identity';
 import { TelemetryClient } from 'applicationinsights';
 
 import type { TelemetrySettings } from '../config.js';
+import type { ErrorCode } from '../errors.js';
 import type { ExportManifest } from '../export/manifest.js';
 
 /** What a run reports to Application Insights. */
 export interface RunTelemetry {
   trackCompleted(manifest: ExportManifest): void;
-  trackFailed(error: Error): void;
+  /** `code` is stable (see ERROR_CODES) so that an alert can be written on it. */
+  trackFailed(error: Error, code: ErrorCode): void;
   flush(): Promise<void>;
 }
 
@@ -34,27 +36,44 @@ export function createRunTelemetry(settings: TelemetrySettings): RunTelemetry {
   client.initialize();
   return {
     trackCompleted(manifest) {
-      client.trackEvent({
-        name: EXPORT_COMPLETED_EVENT,
-        properties: {
-          format: manifest.format,
-          compression: manifest.compression,
-          blobName: manifest.blobName,
-          sha256: manifest.sha256,
-          tenant: manifest.tenant,
-        },
-        measurements: {
-          userCount: manifest.userCount,
-          pages: manifest.pages,
-          retries: manifest.retries,
-          bytes: manifest.bytes,
-          durationMs: manifest.durationMs,
-        },
-      });
+      client.trackEvent(completedEvent(manifest));
     },
-    trackFailed(error) {
-      client.trackException({ exception: error, properties: { operation: 'exportUsers' } });
+    trackFailed(error, code) {
+      client.trackException({ exception: error, properties: { operation: 'exportUsers', errorCode: code } });
     },
     flush: () => client.flush(),
+  };
+}
+
+/** The completion event: what was exported, how the listing went, and what the guard decided. */
+export function completedEvent(manifest: ExportManifest) {
+  const { listing, guard } = manifest;
+  const measurements: Record<string, number> = {
+    userCount: manifest.userCount,
+    pages: manifest.pages,
+    retries: manifest.retries,
+    throttledRetries: listing.retries.throttled,
+    transientRetries: listing.retries.transient,
+    partitions: listing.partitions,
+    bytes: manifest.bytes,
+    durationMs: manifest.durationMs,
+  };
+  if (listing.graphCount !== undefined) measurements['graphCount'] = listing.graphCount;
+  if (listing.countDifference !== undefined) measurements['countDifference'] = listing.countDifference;
+  if (guard.previousUserCount !== null) measurements['previousUserCount'] = guard.previousUserCount;
+  return {
+    name: EXPORT_COMPLETED_EVENT,
+    properties: {
+      format: manifest.format,
+      compression: manifest.compression,
+      blobName: manifest.blobName,
+      sha256: manifest.sha256,
+      tenant: manifest.tenant,
+      listingMode: listing.mode,
+      guardDecision: guard.decision,
+      guardLimit: guard.limit,
+      notes: listing.notes.join(' | '),
+    },
+    measurements,
   };
 }

@@ -17,14 +17,28 @@ export interface UserSerializer {
   end(): Buffer;
 }
 
+/**
+ * A user as exported: exactly the selected properties, in the selected order, and nothing else
+ * Graph may have sent (`@odata.*` annotations, properties nobody asked for). A property Graph
+ * left out is null, as Graph writes an unset selected property.
+ */
+function projector(columns: readonly string[]): (user: GraphUser) => GraphUser {
+  return (user) => {
+    const projected: Record<string, unknown> = {};
+    for (const column of columns) projected[column] = user[column] ?? null;
+    return projected;
+  };
+}
+
 export function createSerializer(format: ExportFormat, columns: readonly string[]): UserSerializer {
+  const project = projector(columns);
   switch (format) {
     case 'json':
-      return createJsonArraySerializer();
+      return createJsonArraySerializer(project);
     case 'ndjson':
       return {
         contentType: 'application/x-ndjson',
-        page: (users) => Buffer.from(users.map((user) => `${JSON.stringify(user)}\n`).join('')),
+        page: (users) => Buffer.from(users.map((user) => `${JSON.stringify(project(user))}\n`).join('')),
         end: () => Buffer.alloc(0),
       };
     case 'csv':
@@ -32,7 +46,7 @@ export function createSerializer(format: ExportFormat, columns: readonly string[
   }
 }
 
-function createJsonArraySerializer(): UserSerializer {
+function createJsonArraySerializer(project: (user: GraphUser) => GraphUser): UserSerializer {
   let started = false;
   let wroteUser = false;
   return {
@@ -41,7 +55,7 @@ function createJsonArraySerializer(): UserSerializer {
       let text = started ? '' : '[';
       started = true;
       for (const user of users) {
-        text += `${wroteUser ? ',' : ''}\n${JSON.stringify(user)}`;
+        text += `${wroteUser ? ',' : ''}\n${JSON.stringify(project(user))}`;
         wroteUser = true;
       }
       return Buffer.from(text);
@@ -50,19 +64,31 @@ function createJsonArraySerializer(): UserSerializer {
   };
 }
 
-/** RFC 4180 CSV (CRLF, quoted where needed), one column per selected property. */
+/**
+ * A cell a spreadsheet could run as a formula (OWASP, CSV injection): one whose first non-blank
+ * character is = + - or @, or which starts with a tab, CR or LF. It gets a leading apostrophe.
+ */
+const FORMULA_START = /^(?:[\t\r\n]|\s*[=+\-@])/;
+
+export function neutraliseFormula(text: string): string {
+  return FORMULA_START.test(text) ? `'${text}` : text;
+}
+
+/**
+ * RFC 4180 CSV (CRLF, quoted where needed), one column per selected property. An array is written
+ * as its JSON text (`["a; b"]` and `["a","b"]` stay apart, and JSON.parse reads it back); an
+ * object likewise; text is neutralised where a spreadsheet would run it.
+ */
 function createCsvSerializer(columns: readonly string[]): UserSerializer {
   let wroteHeader = false;
   const options = {
     columns: [...columns],
     record_delimiter: 'windows' as const,
     quote_record_delimiter: true,
-    // A cell that starts with = + - @ (or a tab or CR) would run as a formula in Excel.
-    escape_formulas: true,
     cast: {
       boolean: (value: boolean) => String(value),
-      object: (value: Record<string, unknown>) =>
-        Array.isArray(value) ? value.map(formatArrayItem).join('; ') : JSON.stringify(value),
+      string: (value: string) => neutraliseFormula(value),
+      object: (value: Record<string, unknown>) => JSON.stringify(value),
     },
   };
   const header = () => {
@@ -77,10 +103,4 @@ function createCsvSerializer(columns: readonly string[]): UserSerializer {
     },
     end: () => Buffer.from(wroteHeader ? '' : header()),
   };
-}
-
-function formatArrayItem(item: unknown): string {
-  if (item === null || item === undefined) return '';
-  if (typeof item === 'string') return item;
-  return JSON.stringify(item);
 }

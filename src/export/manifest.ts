@@ -1,6 +1,7 @@
 import type { ExportConfig } from '../config.js';
 import { usersBlobName } from './blobLayout.js';
 import type { CollectedOutput } from './compressedOutput.js';
+import type { GuardDecision } from './publicationGuard.js';
 import type { ListingSummary } from './runExport.js';
 
 /** What `manifest.json` says about one export: enough to find, verify and explain it. */
@@ -21,7 +22,9 @@ export interface ExportManifest {
   graphEndpoint: string;
   pages: number;
   retries: number;
-  listing: Omit<ListingSummary, 'retries'>;
+  listing: ListingSummary;
+  /** What the publication guard decided, against the export this one replaced. */
+  guard: GuardDecision;
   durationMs: number;
 }
 
@@ -33,10 +36,10 @@ export interface RunFacts {
   contentType: string;
   output: Omit<CollectedOutput, 'content'>;
   listing: ListingSummary;
+  guard: GuardDecision;
 }
 
 export function buildManifest(config: ExportConfig, run: RunFacts): ExportManifest {
-  const { retries, ...listing } = run.listing;
   return {
     generatedAt: run.finishedAt.toISOString(),
     startedAt: run.startedAt.toISOString(),
@@ -53,8 +56,9 @@ export function buildManifest(config: ExportConfig, run: RunFacts): ExportManife
     tenant: config.tenantId,
     graphEndpoint: config.graphEndpoint,
     pages: run.pages,
-    retries,
-    listing,
+    retries: run.listing.retries.throttled + run.listing.retries.transient,
+    listing: run.listing,
+    guard: run.guard,
     durationMs: run.finishedAt.getTime() - run.startedAt.getTime(),
   };
 }

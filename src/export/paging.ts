@@ -1,5 +1,6 @@
-import { ExportError } from '../errors.js';
+import { type ErrorCode, ExportError } from '../errors.js';
 import type { GraphUser } from './formats.js';
+import { type RetryEnvironment, withRetries } from './retryPolicy.js';
 
 /** One Graph collection page, as parsed from the response body. */
 export type PageBody = unknown;
@@ -7,12 +8,9 @@ export type PageBody = unknown;
 export interface PagingOptions {
   /** GETs one absolute URL and returns the parsed body; throws on an HTTP or network failure. */
   getPage(url: string): Promise<PageBody>;
-  /** Whether a failure is worth trying again (a dropped connection, say). */
-  isTransient(error: unknown): boolean;
-  /** How many times one page is tried again after a transient failure. */
-  transientRetries: number;
-  sleep(ms: number): Promise<void>;
-  onRetry(): void;
+  retry: RetryEnvironment;
+  /** The only origin a nextLink may point at: Graph's (GRAPH_ENDPOINT). */
+  origin: string;
 }
 
 export interface ListedPage {
@@ -23,48 +21,71 @@ export interface ListedPage {
 
 /**
  * Follows a Graph collection from its first URL through every `@odata.nextLink`, yielding each
- * page as it arrives, so that only one page is held at a time.
+ * page as it arrives, so that only one page is held at a time. A nextLink to another origin, or
+ * one already followed, ends the listing with an error instead of exporting what it leads to.
  */
 export async function* followNextLinks(firstUrl: string, options: PagingOptions): AsyncGenerator<ListedPage> {
+  const followed = new Set<string>([firstUrl]);
   let url: string | undefined = firstUrl;
   let pageNumber = 0;
   while (url !== undefined) {
     pageNumber += 1;
-    const body = await getWithTransientRetries(url, options);
-    const page = readPage(body, pageNumber);
+    const pageUrl: string = url;
+    const body = await withRetries(() => options.getPage(pageUrl), options.retry);
+    const page = readPage(body, pageNumber, options.origin);
+    if (page.nextLink !== undefined && followed.has(page.nextLink)) {
+      throw malformedPage(
+        pageNumber,
+        'an @odata.nextLink it had already sent (following it would list the same pages forever)',
+        'GraphPagingLoop',
+      );
+    }
+    if (page.nextLink !== undefined) followed.add(page.nextLink);
     url = page.nextLink;
     yield page;
   }
 }
 
-async function getWithTransientRetries(url: string, options: PagingOptions): Promise<PageBody> {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await options.getPage(url);
-    } catch (error) {
-      if (attempt >= options.transientRetries || !options.isTransient(error)) throw error;
-      options.onRetry();
-      await options.sleep(1000 * 2 ** attempt);
-    }
-  }
+function malformedPage(
+  pageNumber: number,
+  what: string,
+  code: ErrorCode = 'GraphMalformedPage',
+): ExportError {
+  return new ExportError(
+    `Microsoft Graph answered page ${pageNumber} of /users with ${what}, not a user collection.`,
+    {
+      remedy: 'Nothing was written; the next run starts again from the first page.',
+      code,
+    },
+  );
 }
 
-export function readPage(body: PageBody, pageNumber: number): ListedPage {
-  const malformed = (what: string) =>
-    new ExportError(
-      `Microsoft Graph answered page ${pageNumber} of /users with ${what}, not a user collection.`,
-      { remedy: 'Nothing was written; the next run starts again from the first page.' },
-    );
+export function readPage(body: PageBody, pageNumber: number, origin: string): ListedPage {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw malformed(typeof body === 'string' ? 'text' : 'an unexpected body');
+    throw malformedPage(pageNumber, typeof body === 'string' ? 'text' : 'an unexpected body');
   }
   const record = body as Record<string, unknown>;
   const value = record['value'];
-  if (!Array.isArray(value) || !value.every(isUser))
-    throw malformed('a body without a "value" array of users');
+  if (!Array.isArray(value) || !value.every(isUser)) {
+    throw malformedPage(pageNumber, 'a body without a "value" array of users');
+  }
   const nextLink = record['@odata.nextLink'];
-  if (nextLink !== undefined && (typeof nextLink !== 'string' || !nextLink.startsWith('https://'))) {
-    throw malformed('an @odata.nextLink that is not an https URL');
+  if (nextLink === undefined || nextLink === null) return { users: value, nextLink: undefined };
+  if (typeof nextLink !== 'string' || !nextLink.startsWith('https://')) {
+    throw malformedPage(pageNumber, 'an @odata.nextLink that is not an https URL');
+  }
+  let nextOrigin: string;
+  try {
+    nextOrigin = new URL(nextLink).origin;
+  } catch {
+    throw malformedPage(pageNumber, 'an @odata.nextLink that is not a URL');
+  }
+  if (nextOrigin !== origin) {
+    throw malformedPage(
+      pageNumber,
+      `an @odata.nextLink to ${nextOrigin}, another origin than GRAPH_ENDPOINT (${origin}); no user from there is exported`,
+      'GraphForeignOrigin',
+    );
   }
   return { users: value, nextLink };
 }

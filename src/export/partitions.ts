@@ -1,21 +1,33 @@
 /**
- * Partitioned listing: Graph's /users split into disjoint, complete parts by the first character
- * of userPrincipalName, listed concurrently. A UPN's local part may only use letters, digits and
- * ' . - _ ! # ^ ~, and Graph's startswith is case-insensitive, so these prefixes cover every user
- * exactly once.
+ * Partitioned listing: Graph's /users split into ranges of userPrincipalName (`ge` and `le`, which
+ * Graph supports on that property), listed concurrently. The ranges cover the whole key space by
+ * construction, whatever characters UPNs start with: the first takes everything up to the first
+ * bound, the last everything from the last bound on, and each bound is a string no UPN can equal
+ * (a UPN always holds an @), so no user falls between two ranges or into two of them. This holds
+ * for any consistent ordering Graph compares strings with, case-sensitive or not.
  */
-const UPN_FIRST_CHARACTER_LIST = "abcdefghijklmnopqrstuvwxyz0123456789'.-_!#^~";
-export const UPN_FIRST_CHARACTERS: readonly string[] = Array.from(
-  { length: UPN_FIRST_CHARACTER_LIST.length },
-  (_, index) => UPN_FIRST_CHARACTER_LIST.charAt(index),
-);
+export const PARTITION_BOUNDS: readonly string[] = Array.from('0123456789abcdefghijklmnopqrstuvwxyz');
+
+function quoted(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** The UPN range of each partition, in order, as $filter expressions. */
+export function partitionRanges(bounds: readonly string[] = PARTITION_BOUNDS): string[] {
+  const upn = 'userPrincipalName';
+  const ranges = [`${upn} le ${quoted(bounds[0]!)}`];
+  for (let index = 1; index < bounds.length; index += 1) {
+    ranges.push(`${upn} ge ${quoted(bounds[index - 1]!)} and ${upn} le ${quoted(bounds[index]!)}`);
+  }
+  ranges.push(`${upn} ge ${quoted(bounds.at(-1)!)}`);
+  return ranges;
+}
 
 /** One $filter per partition, each combined with the user's own filter when there is one. */
 export function partitionFilters(userFilter: string | undefined): string[] {
-  return UPN_FIRST_CHARACTERS.map((character) => {
-    const partition = `startswith(userPrincipalName,'${character === "'" ? "''" : character}')`;
-    return userFilter === undefined ? partition : `(${userFilter}) and ${partition}`;
-  });
+  return partitionRanges().map((range) =>
+    userFilter === undefined ? range : `(${userFilter}) and (${range})`,
+  );
 }
 
 /**

@@ -2,6 +2,7 @@ import { describeCredential, type ExportConfig } from '../config.js';
 import { createOutputCollector } from './compressedOutput.js';
 import { createSerializer, type GraphUser } from './formats.js';
 import { buildManifest, type ExportManifest } from './manifest.js';
+import { checkPublication, type PreviousExportReading } from './publicationGuard.js';
 
 export interface ListingProgress {
   /** Graph requests retried so far in this listing. */
@@ -10,17 +11,22 @@ export interface ListingProgress {
 
 export type PageHandler = (users: readonly GraphUser[], progress: ListingProgress) => Promise<void>;
 
+export interface ListingOptions {
+  /** List on one nextLink chain even where partitions would be faster. */
+  sequential?: boolean;
+}
+
 /** The directory as the run sees it: every user, a page at a time. */
 export interface UserDirectory {
   /** Hands each page to `onPage` as it arrives and resolves with how the listing went. */
-  listUsers(onPage: PageHandler): Promise<ListingSummary>;
+  listUsers(onPage: PageHandler, options?: ListingOptions): Promise<ListingSummary>;
 }
 
 export interface ListingSummary {
   mode: 'sequential' | 'partitioned';
   partitions: number;
-  /** Graph requests retried (throttling, dropped connections). */
-  retries: number;
+  /** Graph requests retried, by why: throttling (429/503/504) or a transient failure. */
+  retries: { throttled: number; transient: number };
   /** Graph's own count (`/users/$count`) after a partitioned listing, and how far the export is from it. */
   graphCount?: number;
   countDifference?: number;
@@ -35,6 +41,8 @@ export interface RunLog {
 export interface RunExportDependencies {
   /** Reads the app's credential and opens the directory; fails before any user is read. */
   connect(): Promise<UserDirectory>;
+  /** The export this run would replace, for the publication guard. */
+  previousExport: PreviousExportReading;
   now(): Date;
   log: RunLog;
 }
@@ -53,6 +61,69 @@ export async function runExport(config: ExportConfig, deps: RunExportDependencie
   deps.log.info(describeSettings(config));
 
   const directory = await deps.connect();
+  const listed = await listCompletely(config, directory, startedAt, deps);
+  const { listing, userCount, pages, contentType, collected, content } = listed;
+  reportListing(listing, userCount, deps.log);
+  if (deps.previousExport.state === 'unreadable') {
+    deps.log.info(
+      `Guard: the last export's manifest could not be read (${deps.previousExport.reason}); publishing without a comparison.`,
+    );
+  }
+  const finishedAt = deps.now();
+  const guard = checkPublication(deps.previousExport, userCount, config, finishedAt);
+
+  const manifest = buildManifest(config, {
+    startedAt,
+    finishedAt,
+    userCount,
+    pages,
+    contentType,
+    output: collected,
+    listing,
+    guard,
+  });
+  deps.log.info(
+    `Exported ${userCount} users in ${pages} pages (${manifest.retries} retries) to ${manifest.blobName}: ` +
+      `${manifest.bytes} bytes, sha256 ${manifest.sha256}, ${manifest.durationMs} ms.`,
+  );
+  return { users: content, manifest };
+}
+
+/**
+ * The directory listed and serialised. A partitioned listing that holds fewer users than Graph
+ * counts is not published: the directory is listed again on one nextLink chain.
+ */
+async function listCompletely(
+  config: ExportConfig,
+  directory: UserDirectory,
+  startedAt: Date,
+  deps: RunExportDependencies,
+) {
+  const listed = await listAndSerialise(config, directory, {}, startedAt, deps);
+  const first = listed.listing;
+  if (first.mode !== 'partitioned' || first.countDifference === undefined || first.countDifference >= 0) {
+    return listed;
+  }
+  deps.log.info(
+    `Listing: the partitions held ${listed.userCount} users but Graph counts ${first.graphCount}; listing again on one nextLink chain so that no user is left out.`,
+  );
+  const again = await listAndSerialise(config, directory, { sequential: true }, startedAt, deps);
+  again.listing.notes.unshift(
+    `A partitioned listing found ${listed.userCount} users where Graph counts ${first.graphCount}; this export is the one-chain listing that followed.`,
+  );
+  again.listing.retries.throttled += first.retries.throttled;
+  again.listing.retries.transient += first.retries.transient;
+  return again;
+}
+
+/** One listing of the directory, serialised (and compressed) as its pages arrive. */
+async function listAndSerialise(
+  config: ExportConfig,
+  directory: UserDirectory,
+  options: ListingOptions,
+  startedAt: Date,
+  deps: RunExportDependencies,
+) {
   const serializer = createSerializer(config.format, config.select);
   const output = createOutputCollector(config.compression);
   let userCount = 0;
@@ -61,27 +132,13 @@ export async function runExport(config: ExportConfig, deps: RunExportDependencie
     pages += 1;
     userCount += users.length;
     await output.write(serializer.page(users));
-    if (pages % PROGRESS_EVERY_PAGES === 0)
+    if (pages % PROGRESS_EVERY_PAGES === 0) {
       deps.log.info(describeProgress(pages, userCount, progress, startedAt, deps.now()));
-  });
+    }
+  }, options);
   await output.write(serializer.end());
   const { content, ...collected } = await output.finish();
-  reportListing(listing, userCount, deps.log);
-
-  const manifest = buildManifest(config, {
-    startedAt,
-    finishedAt: deps.now(),
-    userCount,
-    pages,
-    contentType: serializer.contentType,
-    output: collected,
-    listing,
-  });
-  deps.log.info(
-    `Exported ${userCount} users in ${pages} pages (${manifest.retries} retries) to ${manifest.blobName}: ` +
-      `${manifest.bytes} bytes, sha256 ${manifest.sha256}, ${manifest.durationMs} ms.`,
-  );
-  return { users: content, manifest };
+  return { listing, userCount, pages, contentType: serializer.contentType, collected, content };
 }
 
 /** The start line: every effective setting that is not a secret. */

@@ -1,6 +1,8 @@
 import {
+  input,
   type InvocationContext,
   output,
+  type StorageBlobInput,
   type StorageBlobOutput,
   type Timer,
   type TimerFunctionOptions,
@@ -15,9 +17,10 @@ import {
   type TelemetrySettings,
   telemetrySettings,
 } from '../config.js';
-import { redactedError, toError } from '../errors.js';
+import { errorCodeOf, redactedError, toError } from '../errors.js';
 import { type BlobLayout, blobLayout } from '../export/blobLayout.js';
 import { manifestBytes } from '../export/manifest.js';
+import { readPreviousExport } from '../export/publicationGuard.js';
 import { runExport, type UserDirectory } from '../export/runExport.js';
 import type { Env } from '../settings.js';
 import { STORAGE_CONNECTION } from '../storageConnection.js';
@@ -37,6 +40,8 @@ export interface ExportUsersFunction {
   name: string;
   options: TimerFunctionOptions;
   outputs: Record<keyof BlobLayout, StorageBlobOutput>;
+  /** The manifest of the export a run would replace, read by the host before the run. */
+  previousManifest: StorageBlobInput;
 }
 
 /** The function's definition: schedule, the four blob outputs, and the handler. Registers nothing. */
@@ -50,6 +55,7 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
     snapshotUsers: output.storageBlob({ path: layout.snapshotUsers, connection: STORAGE_CONNECTION }),
     snapshotManifest: output.storageBlob({ path: layout.snapshotManifest, connection: STORAGE_CONNECTION }),
   };
+  const previousManifest = input.storageBlob({ path: layout.latestManifest, connection: STORAGE_CONNECTION });
 
   async function exportUsersHandler(_timer: Timer, context: InvocationContext): Promise<void> {
     const telemetry = deps.createTelemetry(telemetrySettings(deps.env));
@@ -57,6 +63,7 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
       const config = loadConfig(deps.env);
       const result = await runExport(config, {
         connect: () => deps.connect(config),
+        previousExport: readPreviousExport(context.extraInputs.get(previousManifest)),
         now: () => deps.now(),
         log: { info: (message) => context.log(message) },
       });
@@ -67,9 +74,12 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
       context.extraOutputs.set(outputs.snapshotManifest, manifest);
       telemetry.trackCompleted(result.manifest);
     } catch (thrown) {
+      const code = errorCodeOf(thrown);
       const error = redactedError(toError(thrown));
-      context.error(`Export failed; nothing was written and the last export is unchanged. ${error.message}`);
-      telemetry.trackFailed(error);
+      context.error(
+        `Export failed (${code}); nothing was written and the last export is unchanged. ${error.message}`,
+      );
+      telemetry.trackFailed(error, code);
       throw error;
     } finally {
       await telemetry.flush().catch((error: unknown) => {
@@ -83,6 +93,7 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
   return {
     name: FUNCTION_NAME,
     outputs,
+    previousManifest,
     options: {
       schedule: registration.schedule,
       runOnStartup: false,
@@ -94,6 +105,7 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
         minimumInterval: { minutes: 1 },
         maximumInterval: { minutes: 15 },
       },
+      extraInputs: [previousManifest],
       extraOutputs: Object.values(outputs),
       handler: exportUsersHandler,
     },

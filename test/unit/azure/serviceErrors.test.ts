@@ -1,15 +1,17 @@
 import { describe, expect, it } from 'vitest';
 
 import {
+  classifyGraphFailure,
   explainGraphError,
   explainKeyVaultError,
   explainTokenError,
-  isTransientGraphFailure,
 } from '../../../src/azure/serviceErrors.js';
+import { RetriesExhaustedError } from '../../../src/export/retryPolicy.js';
 import { loadConfig } from '../../../src/config.js';
 import { CLIENT_ID, TENANT_ID, validEnv } from '../validEnv.js';
 
 const config = loadConfig(validEnv());
+const none = { throttled: 0, transient: 0 };
 const certificateConfig = loadConfig(
   validEnv({ GRAPH_CLIENT_SECRET_NAME: undefined, GRAPH_CLIENT_CERTIFICATE_NAME: 'graph-cert' }),
 );
@@ -73,7 +75,7 @@ describe('explainGraphError', () => {
       statusCode: 403,
       code: 'Authorization_RequestDenied',
     });
-    const explained = explainGraphError(error, config, 0);
+    const explained = explainGraphError(error, config, none);
     expect(explained.message).toMatch(/403 Authorization_RequestDenied: Insufficient privileges/);
     expect(explained.message).toContain('User.Read.All');
     expect(explained.message).toContain(
@@ -81,26 +83,102 @@ describe('explainGraphError', () => {
     );
   });
 
-  it('throttling past the retries says how many were made', () => {
+  it('throttling past the retries says how many were made, with a stable code', () => {
     const error = Object.assign(new Error('Too many requests'), { statusCode: 429, code: 'TooManyRequests' });
-    expect(explainGraphError(error, config, 6).message).toMatch(/429 TooManyRequests.*after 6 retries/);
+    const explained = explainGraphError(new RetriesExhaustedError('attempts', error, 0), config, {
+      throttled: 6,
+      transient: 1,
+    });
+    expect(explained.message).toMatch(
+      /kept throttling .*429 TooManyRequests.*6 throttled and 1 transient retries/,
+    );
+    expect(explained.code).toBe('GraphThrottled');
+  });
+
+  it("a wait beyond the run's time budget is a clear failure, not a silent stop", () => {
+    const error = Object.assign(new Error('Too many requests'), {
+      statusCode: 503,
+      code: 'ServiceUnavailable',
+    });
+    const explained = explainGraphError(new RetriesExhaustedError('deadline', error, 900_000), config, none);
+    expect(explained.message).toMatch(/waiting 900 s more would run past the run's time budget/);
+    expect(explained.code).toBe('GraphThrottled');
+  });
+
+  it('an expired token Graph keeps rejecting points at the clock, not at the cloud settings', () => {
+    const error = Object.assign(new Error('Lifetime validation failed, the token is expired.'), {
+      statusCode: 401,
+      code: 'InvalidAuthenticationToken',
+    });
+    const explained = explainGraphError(error, config, none);
+    expect(explained.message).toMatch(/clock/);
+    expect(explained.message).not.toMatch(/same cloud/);
+  });
+
+  it('a redirect to another origin is refused, naming the origin only', () => {
+    const error = Object.assign(new Error('Found'), {
+      statusCode: 302,
+      headers: new Headers({ location: 'https://elsewhere.example/v1.0/users?token=secret' }),
+    });
+    const explained = explainGraphError(error, config, none);
+    expect(explained.message).toMatch(/redirected .* to another origin \(https:\/\/elsewhere\.example\)/);
+    expect(explained.message).not.toContain('secret');
+    expect(explained.code).toBe('GraphForeignOrigin');
   });
 
   it('a token error raised inside a Graph request is explained as a sign-in problem', () => {
-    expect(explainGraphError(aadError('7000222'), config, 0).message).toMatch(/AADSTS7000222.*expired/);
+    expect(explainGraphError(aadError('7000222'), config, none).message).toMatch(/AADSTS7000222.*expired/);
   });
 
   it('a 400 points at the filter and select settings', () => {
     const error = Object.assign(new Error('Invalid filter clause'), { statusCode: 400, code: 'BadRequest' });
-    expect(explainGraphError(error, config, 0).message).toMatch(/EXPORT_FILTER and EXPORT_SELECT/);
+    expect(explainGraphError(error, config, none).message).toMatch(/EXPORT_FILTER and EXPORT_SELECT/);
   });
 });
 
-describe('isTransientGraphFailure', () => {
-  it('retries dropped connections and gateway errors, not answers', () => {
-    expect(isTransientGraphFailure({ statusCode: -1, code: 'TypeError' })).toBe(true);
-    expect(isTransientGraphFailure({ statusCode: 502 })).toBe(true);
-    expect(isTransientGraphFailure({ statusCode: 403, code: 'Authorization_RequestDenied' })).toBe(false);
-    expect(isTransientGraphFailure({ statusCode: -1, code: 'SyntaxError' })).toBe(false);
+describe('classifyGraphFailure', () => {
+  const now = Date.parse('2026-11-25T02:00:00Z');
+  const throttled = (status: number, retryAfter?: string) =>
+    Object.assign(new Error('slow down'), {
+      statusCode: status,
+      headers: new Headers(retryAfter === undefined ? {} : { 'retry-after': retryAfter }),
+    });
+
+  it('waits as Retry-After says on 429, 503 and 504, in seconds or as a date', () => {
+    expect(classifyGraphFailure(throttled(429, '7'), now)).toEqual({ kind: 'throttled', retryAfterMs: 7000 });
+    expect(classifyGraphFailure(throttled(503, 'Wed, 25 Nov 2026 02:00:30 GMT'), now)).toEqual({
+      kind: 'throttled',
+      retryAfterMs: 30_000,
+    });
+    expect(classifyGraphFailure(throttled(504), now)).toEqual({ kind: 'throttled', retryAfterMs: undefined });
+  });
+
+  it('backs off on its own when Retry-After is in the past or unreadable', () => {
+    expect(classifyGraphFailure(throttled(429, 'Tue, 24 Nov 2026 02:00:00 GMT'), now)).toEqual({
+      kind: 'throttled',
+      retryAfterMs: undefined,
+    });
+    expect(classifyGraphFailure(throttled(429, 'soon'), now)).toEqual({
+      kind: 'throttled',
+      retryAfterMs: undefined,
+    });
+  });
+
+  it('retries a connection dropped before the headers or in the middle of the body, and gateway errors', () => {
+    expect(classifyGraphFailure({ statusCode: -1, code: 'TypeError' }, now)).toEqual({ kind: 'transient' });
+    // The Graph client reports a reset while reading the body as status 200, code TypeError, "terminated".
+    expect(classifyGraphFailure({ statusCode: 200, code: 'TypeError', message: 'terminated' }, now)).toEqual({
+      kind: 'transient',
+    });
+    expect(classifyGraphFailure({ statusCode: 502 }, now)).toEqual({ kind: 'transient' });
+    expect(classifyGraphFailure({ statusCode: 500 }, now)).toEqual({ kind: 'transient' });
+  });
+
+  it('does not retry answers that say something is wrong', () => {
+    expect(classifyGraphFailure({ statusCode: 403, code: 'Authorization_RequestDenied' }, now)).toEqual({
+      kind: 'fatal',
+    });
+    expect(classifyGraphFailure({ statusCode: 200, code: 'SyntaxError' }, now)).toEqual({ kind: 'fatal' });
+    expect(classifyGraphFailure({ statusCode: 400 }, now)).toEqual({ kind: 'fatal' });
   });
 });

@@ -1,6 +1,7 @@
+import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 
-import { createSerializer, type GraphUser } from '../../../src/export/formats.js';
+import { createSerializer, type GraphUser, neutraliseFormula } from '../../../src/export/formats.js';
 
 const tricky: GraphUser[] = [
   {
@@ -41,6 +42,40 @@ describe('JSON array', () => {
   });
 });
 
+describe('JSON and NDJSON hold exactly what was selected', () => {
+  const withExtras: GraphUser[] = [
+    {
+      '@odata.type': '#microsoft.graph.user',
+      id: '1',
+      displayName: 'A',
+      mail: 'a@x',
+      'mail@odata.context': 'x',
+      passwordProfile: { password: 'never asked for' },
+    },
+    { id: '2' },
+  ];
+
+  it.each(['json', 'ndjson'] as const)(
+    '%s drops annotations and unselected properties, and nulls what is missing',
+    (format) => {
+      const text = serialise(format, [withExtras], ['id', 'displayName']);
+      const users =
+        format === 'json'
+          ? (JSON.parse(text) as unknown[])
+          : text
+              .trimEnd()
+              .split('\n')
+              .map((line) => JSON.parse(line) as unknown);
+      expect(users).toEqual([
+        { id: '1', displayName: 'A' },
+        { id: '2', displayName: null },
+      ]);
+      expect(text).not.toContain('odata');
+      expect(text).not.toContain('never asked for');
+    },
+  );
+});
+
 describe('NDJSON', () => {
   it('writes one user per line, newlines inside values escaped', () => {
     const lines = serialise('ndjson', [tricky.slice(0, 1), tricky.slice(1)]).split('\n');
@@ -50,14 +85,38 @@ describe('NDJSON', () => {
 });
 
 describe('CSV', () => {
-  it('writes a header, CRLF records, RFC 4180 quoting, arrays joined, and neutralised formulas', () => {
+  it('writes a header, CRLF records, RFC 4180 quoting, arrays as JSON, and neutralised formulas', () => {
     const text = serialise('csv', [tricky.slice(0, 1), tricky.slice(1)]);
     expect(text).toBe(
       'id,displayName,jobTitle,businessPhones,accountEnabled\r\n' +
-        `1,"Zoë O'Brien, Jr.","'=HYPERLINK(""http://x"")",'+1 555 0100; +1 555 0101,true\r\n` +
-        `2,"Line\nBreak ""Quoted""",'@SUM(A1),,false\r\n` +
-        `3,'-minus,,'-2,\r\n`,
+        `1,"Zoë O'Brien, Jr.","'=HYPERLINK(""http://x"")","[""+1 555 0100"",""+1 555 0101""]",true\r\n` +
+        `2,"Line\nBreak ""Quoted""",'@SUM(A1),[],false\r\n` +
+        `3,'-minus,,"[""-2""]",\r\n`,
     );
+  });
+
+  it.each([
+    ['=1+1', "'=1+1"],
+    ['\n=1+1', "'\n=1+1"],
+    [' =HYPERLINK("x")', '\' =HYPERLINK("x")'],
+    ['\t@cmd', "'\t@cmd"],
+    ['\rx', "'\rx"],
+    ['   +44 20', "'   +44 20"],
+    ['\u00a0-1', "'\u00a0-1"],
+    ['O=K', 'O=K'],
+    ['plain text', 'plain text'],
+    ['', ''],
+  ])('neutralises %j as OWASP advises', (cell, expected) => {
+    expect(neutraliseFormula(cell)).toBe(expected);
+  });
+
+  it('writes arrays so that they read back as the arrays they were', () => {
+    const arrays = [['a; b'], ['a', 'b'], [], ['=1+1', '"quoted", comma'], ['line\nbreak']];
+    const users = arrays.map((phones, index) => ({ id: String(index), businessPhones: phones }));
+    const rows = parse<Record<string, string>>(serialise('csv', [users], ['id', 'businessPhones']), {
+      columns: true,
+    });
+    expect(rows.map((row) => JSON.parse(row['businessPhones']!) as unknown)).toEqual(arrays);
   });
 
   it('writes only the header for an empty directory', () => {

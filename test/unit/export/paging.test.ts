@@ -2,6 +2,11 @@ import { describe, expect, it } from 'vitest';
 
 import { ExportError } from '../../../src/errors.js';
 import { followNextLinks, type PagingOptions } from '../../../src/export/paging.js';
+import {
+  RetriesExhaustedError,
+  type RetryEnvironment,
+  type RetryKind,
+} from '../../../src/export/retryPolicy.js';
 
 const base = 'https://graph.example/v1.0/users';
 
@@ -20,20 +25,25 @@ function directoryPages(pageCount: number, perPage: number): Map<string, unknown
 
 function options(
   getPage: PagingOptions['getPage'],
-  overrides: Partial<PagingOptions> = {},
-): PagingOptions & { slept: number[]; retried: number } {
-  const state = { slept: [] as number[], retried: 0 };
+  overrides: Partial<RetryEnvironment> = {},
+): PagingOptions & { slept: number[]; retried: RetryKind[] } {
+  const state = { slept: [] as number[], retried: [] as RetryKind[] };
   return Object.assign(state, {
     getPage,
-    isTransient: (error: unknown) => error instanceof TypeError,
-    transientRetries: 2,
-    sleep: async (ms: number) => {
-      state.slept.push(ms);
+    origin: 'https://graph.example',
+    retry: {
+      classify: (error: unknown) =>
+        error instanceof TypeError ? ({ kind: 'transient' } as const) : ({ kind: 'fatal' } as const),
+      deadline: Number.MAX_SAFE_INTEGER,
+      now: () => 0,
+      sleep: async (ms: number) => {
+        state.slept.push(ms);
+      },
+      onRetry: (kind: RetryKind) => {
+        state.retried.push(kind);
+      },
+      ...overrides,
     },
-    onRetry: () => {
-      state.retried += 1;
-    },
-    ...overrides,
   });
 }
 
@@ -65,7 +75,7 @@ describe('followNextLinks', () => {
       return pages.get(url);
     });
     expect((await collect(followNextLinks(`${base}?$top=2`, paging))).flat()).toHaveLength(4);
-    expect(paging.retried).toBe(2);
+    expect(paging.retried).toEqual(['transient', 'transient']);
     expect(paging.slept).toEqual([1000, 2000]);
   });
 
@@ -73,14 +83,14 @@ describe('followNextLinks', () => {
     const dropped = options(async () => {
       throw new TypeError('fetch failed');
     });
-    await expect(collect(followNextLinks(base, dropped))).rejects.toThrow('fetch failed');
-    expect(dropped.retried).toBe(2);
+    await expect(collect(followNextLinks(base, dropped))).rejects.toBeInstanceOf(RetriesExhaustedError);
+    expect(dropped.retried).toHaveLength(3);
 
     const denied = options(async () => {
       throw new Error('403');
     });
     await expect(collect(followNextLinks(base, denied))).rejects.toThrow('403');
-    expect(denied.retried).toBe(0);
+    expect(denied.retried).toHaveLength(0);
   });
 
   it.each([
@@ -97,5 +107,34 @@ describe('followNextLinks', () => {
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ExportError);
     expect((error as Error).message).toMatch(/^Microsoft Graph answered page 1 of \/users with/);
+  });
+
+  it('stops at a nextLink it has already followed instead of looping, naming the page', async () => {
+    let requests = 0;
+    const looping = options(async (url) => {
+      requests += 1;
+      return { value: [{ id: url }], '@odata.nextLink': `${base}?$skiptoken=same` };
+    });
+    const error = (await collect(followNextLinks(base, looping)).catch((e: unknown) => e)) as ExportError;
+    expect(error.message).toMatch(
+      /^Microsoft Graph answered page 2 of \/users with an @odata.nextLink it had already sent/,
+    );
+    expect(error.code).toBe('GraphPagingLoop');
+    expect(requests).toBe(2);
+  });
+
+  it('refuses a nextLink to another origin, exporting nothing from it', async () => {
+    const pages: string[] = [];
+    const elsewhere = options(async (url) => {
+      pages.push(url);
+      return {
+        value: [{ id: 'a' }],
+        '@odata.nextLink': 'https://graph.example.evil/v1.0/users?$skiptoken=x',
+      };
+    });
+    const error = (await collect(followNextLinks(base, elsewhere)).catch((e: unknown) => e)) as ExportError;
+    expect(error.message).toMatch(/another origin than GRAPH_ENDPOINT \(https:\/\/graph\.example\)/);
+    expect(error.code).toBe('GraphForeignOrigin');
+    expect(pages).toEqual([base]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { mergeChains, partitionFilters, UPN_FIRST_CHARACTERS } from '../../../src/export/partitions.js';
+import { mergeChains, partitionFilters, partitionRanges } from '../../../src/export/partitions.js';
 
 async function* chain(name: string, pages: number, delayMs = 0, failAt?: number): AsyncGenerator<string> {
   for (let page = 0; page < pages; page += 1) {
@@ -16,19 +16,64 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   return items;
 }
 
-describe('partitionFilters', () => {
-  it('covers every character a UPN may start with, once each, quoting the apostrophe', () => {
-    const filters = partitionFilters(undefined);
-    expect(filters).toHaveLength(UPN_FIRST_CHARACTERS.length);
-    expect(new Set(filters).size).toBe(filters.length);
-    expect(filters).toContain("startswith(userPrincipalName,'a')");
-    expect(filters).toContain("startswith(userPrincipalName,'''')");
-    expect(filters).toContain("startswith(userPrincipalName,'~')");
+/** Every printable ASCII character, some letters beyond it, and the empty string's neighbours. */
+const FIRST_CHARACTERS = [
+  ...Array.from({ length: 0x7e - 0x20 }, (_, index) => String.fromCharCode(0x21 + index)),
+  'é',
+  'Ø',
+  'ß',
+  'Ж',
+  '中',
+  '😀',
+];
+
+/** Which ranges hold a UPN under a string order, read from the filters themselves. */
+function rangesHolding(upn: string, compare: (a: string, b: string) => number): number[] {
+  return partitionRanges().flatMap((range, index) => {
+    const bounds = [...range.matchAll(/userPrincipalName (ge|le) '((?:[^']|'')*)'/g)];
+    const holds = bounds.every(([, operator, literal]) => {
+      const order = compare(upn, literal!.replace(/''/g, "'"));
+      return operator === 'ge' ? order >= 0 : order <= 0;
+    });
+    return holds ? [index] : [];
+  });
+}
+
+describe('partition ranges', () => {
+  const ordinal = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const caseInsensitive = (a: string, b: string) => ordinal(a.toLowerCase(), b.toLowerCase());
+  const culture = (a: string, b: string) => a.localeCompare(b, 'en', { sensitivity: 'base' });
+
+  it.each([
+    ['ordinal', ordinal],
+    ['case-insensitive', caseInsensitive],
+    ['culture-aware', culture],
+  ] as const)(
+    'put every UPN in exactly one range, whatever it starts with, under a %s order',
+    (_name, compare) => {
+      for (const first of FIRST_CHARACTERS) {
+        for (const upn of [
+          `${first}alice@contoso.com`,
+          `${first}@contoso.com`,
+          `${first.toUpperCase()}Z.9@x.io`,
+        ]) {
+          expect(rangesHolding(upn, compare), upn).toHaveLength(1);
+        }
+      }
+    },
+  );
+
+  it('quote what they compare with, and bound both ends open', () => {
+    expect(partitionRanges(["o'k", 'p'])).toEqual([
+      "userPrincipalName le 'o''k'",
+      "userPrincipalName ge 'o''k' and userPrincipalName le 'p'",
+      "userPrincipalName ge 'p'",
+    ]);
   });
 
-  it("keeps the user's own filter intact, in parentheses", () => {
-    expect(partitionFilters("accountEnabled eq true or userType eq 'Guest'")[0]).toBe(
-      "(accountEnabled eq true or userType eq 'Guest') and startswith(userPrincipalName,'a')",
+  it("keep the user's own filter intact, in parentheses", () => {
+    expect(partitionFilters("accountEnabled eq true or userType eq 'Guest'")[1]).toBe(
+      "(accountEnabled eq true or userType eq 'Guest') and (userPrincipalName ge '0' and userPrincipalName le '1')",
     );
   });
 });

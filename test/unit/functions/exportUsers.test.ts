@@ -53,7 +53,7 @@ function fakeDirectory(pages: GraphUser[][], failOnPage?: number): UserDirectory
         if (index === failOnPage) throw new Error('Graph went away');
         await onPage(page, { retries: 2 });
       }
-      return { mode: 'sequential', partitions: 1, retries: 2, notes: [] };
+      return { mode: 'sequential', partitions: 1, retries: { throttled: 1, transient: 1 }, notes: [] };
     },
   };
 }
@@ -70,7 +70,11 @@ function recordingTelemetry() {
   return { calls, telemetry };
 }
 
-async function run(env: Record<string, string | undefined>, directory: () => Promise<UserDirectory>) {
+async function run(
+  env: Record<string, string | undefined>,
+  directory: () => Promise<UserDirectory>,
+  previousManifest?: Buffer,
+) {
   const logs: string[] = [];
   const { calls, telemetry } = recordingTelemetry();
   const clock = [new Date('2026-11-25T02:00:00.000Z'), new Date('2026-11-25T02:00:03.250Z')];
@@ -85,8 +89,10 @@ async function run(env: Record<string, string | undefined>, directory: () => Pro
     functionName: exportUsers.name,
     invocationId: 'test-invocation',
     logHandler: (level, ...args) => logs.push(`${level}: ${args.map(String).join(' ')}`),
-    options: { extraOutputs: Object.values(blobOutputs) },
+    options: { extraInputs: [exportUsers.previousManifest], extraOutputs: Object.values(blobOutputs) },
   });
+  // The host reads latest/manifest.json before the run; null when there is none.
+  context.extraInputs.set(exportUsers.previousManifest, previousManifest ?? null);
   const outcome = await Promise.resolve(exportUsers.options.handler(timer, context)).then(
     () => undefined,
     (error: unknown) => error as Error,
@@ -133,9 +139,9 @@ describe('exportUsers handler', () => {
     if (format === 'csv') {
       const lines = text.split('\r\n');
       expect(lines[0]).toBe('id,displayName,mail,businessPhones,accountEnabled');
-      expect(lines[1]).toBe(`00000000-0000-4000-8000-000000000000,'=cmd|' /C calc'!A0,,,false`);
+      expect(lines[1]).toBe(`00000000-0000-4000-8000-000000000000,'=cmd|' /C calc'!A0,,[],false`);
       expect(lines[2]).toBe(
-        '00000000-0000-4000-8000-000000000001,"Zoë, ""User"" 1",user1@contoso.com,\'+1 555 0100,true',
+        '00000000-0000-4000-8000-000000000001,"Zoë, ""User"" 1",user1@contoso.com,"[""+1 555 0100""]",true',
       );
       expect(lines).toHaveLength(allUsers.length + 2);
     }
@@ -154,7 +160,8 @@ describe('exportUsers handler', () => {
       filter: null,
       pages: 4,
       retries: 2,
-      listing: { mode: 'sequential', partitions: 1, notes: [] },
+      listing: { mode: 'sequential', partitions: 1, retries: { throttled: 1, transient: 1 }, notes: [] },
+      guard: { decision: 'first-export', previousUserCount: null, limit: '10%' },
       durationMs: 3250,
     });
     expect(calls.completed).toEqual([manifest]);
@@ -194,8 +201,29 @@ describe('exportUsers handler', () => {
     expect(calls.completed).toEqual([]);
     expect(calls.failed.map((error) => error.message)).toEqual(['Graph went away']);
     expect(logs.at(-1)).toMatch(
-      /^error: Export failed; nothing was written and the last export is unchanged\. Graph went away$/,
+      /^error: Export failed \(Unexpected\); nothing was written and the last export is unchanged\. Graph went away$/,
     );
+  });
+
+  it('refuses to replace a larger export when the user count falls beyond EXPORT_SHRINK_LIMIT, writing nothing', async () => {
+    const previous = Buffer.from(
+      JSON.stringify({ userCount: 1000, generatedAt: '2026-11-24T02:00:00.000Z', filter: null }),
+    );
+    const { outcome, written, calls } = await run(validEnv(), async () => fakeDirectory(pages), previous);
+    expect(outcome?.message).toMatch(
+      /^Refusing to replace latest\/: this run found 100 users where the last export/,
+    );
+    ROLES.forEach((role) => expect(written(role)).toBeUndefined());
+    expect(calls.failed).toHaveLength(1);
+  });
+
+  it('records the guard decision in the manifest when it publishes', async () => {
+    const previous = Buffer.from(
+      JSON.stringify({ userCount: 105, generatedAt: '2026-11-24T02:00:00.000Z', filter: null }),
+    );
+    const { written } = await run(validEnv(), async () => fakeDirectory(pages), previous);
+    const manifest = JSON.parse(written('latestManifest')!.toString('utf8')) as ExportManifest;
+    expect(manifest.guard).toEqual({ decision: 'within-limit', previousUserCount: 105, limit: '10%' });
   });
 
   it('a failure to connect (credential, token) writes nothing', async () => {
