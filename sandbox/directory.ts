@@ -33,7 +33,17 @@ const FAMILY = [
   'Wong',
   '-Dash',
 ];
-const DEPARTMENTS = ['Sales', 'R&D', 'Finance, EMEA', 'Legal "Core"', 'Support\nTier 2', '=1+1', 'People'];
+const DEPARTMENTS = [
+  'Sales',
+  'R&D',
+  'Finance, EMEA',
+  'Legal "Core"',
+  'Support\nTier 2',
+  '=1+1',
+  'People',
+  ' =HYPERLINK("https://sandbox.example")',
+  '\n=1+1',
+];
 /** Characters a member's UPN may start with: letters, digits and ' . - _ ! # ^ ~ */
 export const UPN_FIRST_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789'.-_!#^~";
 /**

@@ -10,11 +10,37 @@ import type { SandboxTenant } from './tenant.js';
 export interface GraphFault {
   /** 1-based page of a listing (the first page is 1). */
   page: number;
-  kind: 'throttle' | 'unavailable' | 'reset' | 'malformed' | 'slow';
+  kind:
+    | 'throttle'
+    | 'unavailable'
+    /** Any error status (500, 502, 503, 504 ...), with Retry-After when one is given. */
+    | 'status'
+    /** The connection closed before any answer. */
+    | 'reset'
+    /** The headers and half the body sent, then the connection closed. */
+    | 'reset-mid-body'
+    | 'malformed'
+    | 'slow'
+    /** The page's nextLink is the URL of the page itself. */
+    | 'repeat-next-link'
+    /** The page's nextLink points at another origin, which answers with users of its own. */
+    | 'foreign-next-link'
+    /** A 302 to the same request at another origin, which answers with users of its own. */
+    | 'redirect'
+    /** Users carry @odata annotations and properties nobody selected. */
+    | 'annotations';
   /** How many requests for that page it affects; Infinity for every one. Default 1. */
   times?: number;
   retryAfterSeconds?: number;
+  /** The Retry-After header exactly as sent (a date, or text), instead of retryAfterSeconds. */
+  retryAfter?: string;
+  status?: number;
   delayMs?: number;
+}
+
+/** The origin the sandbox plays "somewhere that is not Graph" on: same server, another origin. */
+export function foreignOrigin(origin: string): string {
+  return origin.replace('127.0.0.1', 'localhost');
 }
 
 export interface GraphRequestRecord {
@@ -25,6 +51,14 @@ export interface GraphRequestRecord {
 }
 
 const READ_ROLES = ['User.Read.All', 'Directory.Read.All'];
+/** Graph's error codes for the statuses the sandbox answers with. */
+const STATUS_CODES: Record<number, string> = {
+  429: 'TooManyRequests',
+  500: 'InternalServerError',
+  502: 'BadGateway',
+  503: 'ServiceUnavailable',
+  504: 'GatewayTimeout',
+};
 const DEFAULT_TOP = 100;
 const MAX_TOP = 999;
 
@@ -60,6 +94,16 @@ export class SandboxGraph {
   latencyMs = 0;
   /** Filters Graph refuses (400), to try what the product does when a filter is not supported. */
   rejectedFilters: RegExp | undefined;
+  /**
+   * Users a userPrincipalName range leaves out although they are in it: a Graph whose ge/le
+   * disagree with its listing (an unknown collation, a replica behind), to try what the product
+   * does when partitions come up short of /users/$count.
+   */
+  set rangesMiss(miss: ((userPrincipalName: string) => boolean) | undefined) {
+    this.missedByRanges = miss;
+    this.matches.clear();
+  }
+  private missedByRanges: ((userPrincipalName: string) => boolean) | undefined;
   readonly requests: GraphRequestRecord[] = [];
   private readonly hits = new Map<GraphFault, number>();
   private readonly matches = new Map<string, Int32Array>();
@@ -71,6 +115,20 @@ export class SandboxGraph {
     /** The origin clients use, and so the audience Graph tokens must carry. */
     readonly origin: () => string,
   ) {}
+
+  /** What a host that is not Graph answers: users of its own, with no token asked for. */
+  handleForeign(request: IncomingMessage, response: ServerResponse): void {
+    this.requests.push({ path: `foreign:${request.url ?? ''}`, query: {}, page: 0, status: 200 });
+    sendJson(response, 200, {
+      value: [
+        {
+          id: 'foreign-user-1',
+          displayName: 'Not from Graph',
+          userPrincipalName: 'foreign@elsewhere.example',
+        },
+      ],
+    });
+  }
 
   async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', this.origin());
@@ -173,16 +231,28 @@ export class SandboxGraph {
       request.socket.destroy();
       return;
     }
-    if (fault?.kind === 'throttle' || fault?.kind === 'unavailable') {
-      const status = fault.kind === 'throttle' ? 429 : 503;
+    if (fault?.kind === 'throttle' || fault?.kind === 'unavailable' || fault?.kind === 'status') {
+      const status =
+        fault.kind === 'throttle' ? 429 : fault.kind === 'unavailable' ? 503 : (fault.status ?? 500);
       finish(status);
+      const retryAfter =
+        fault.retryAfter ??
+        (fault.kind === 'status' && fault.retryAfterSeconds === undefined
+          ? undefined
+          : String(fault.retryAfterSeconds ?? 1));
       graphError(
         response,
         status,
-        fault.kind === 'throttle' ? 'TooManyRequests' : 'ServiceUnavailable',
-        fault.kind === 'throttle' ? 'Too many requests.' : 'Service unavailable.',
-        { 'retry-after': String(fault.retryAfterSeconds ?? 1) },
+        STATUS_CODES[status] ?? 'UnknownError',
+        status === 429 ? 'Too many requests.' : `The service answered ${status}.`,
+        retryAfter === undefined ? {} : { 'retry-after': retryAfter },
       );
+      return;
+    }
+    if (fault?.kind === 'redirect') {
+      finish(302);
+      response.writeHead(302, { location: `${foreignOrigin(this.origin())}${url.pathname}${url.search}` });
+      response.end();
       return;
     }
     if (fault?.kind === 'malformed') {
@@ -200,6 +270,13 @@ export class SandboxGraph {
       const user = this.directory.user(matches[position]!);
       value.push(select ? Object.fromEntries(select.map((name) => [name, user[name] ?? null])) : user);
     }
+    if (fault?.kind === 'annotations') {
+      for (const user of value) {
+        user['@odata.type'] = '#microsoft.graph.user';
+        user['onPremisesImmutableId@odata.type'] = '#Edm.String';
+        user['passwordPolicies'] = 'DisablePasswordExpiration';
+      }
+    }
     const body: Record<string, unknown> = {
       '@odata.context': `${this.origin()}/v1.0/$metadata#users${select ? `(${select.join(',')})` : ''}`,
       value,
@@ -209,10 +286,22 @@ export class SandboxGraph {
       next.set('$skiptoken', makeSkipToken(end, listing));
       body['@odata.nextLink'] = `${this.origin()}/v1.0/users?${next.toString()}`;
     }
+    if (fault?.kind === 'repeat-next-link')
+      body['@odata.nextLink'] = `${this.origin()}${url.pathname}${url.search}`;
+    if (fault?.kind === 'foreign-next-link') {
+      body['@odata.nextLink'] = `${foreignOrigin(this.origin())}/v1.0/users?$skiptoken=elsewhere`;
+    }
     finish(200);
-    sendJson(response, 200, body, {
+    const headers = {
       'content-type': 'application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8',
-    });
+    };
+    if (fault?.kind === 'reset-mid-body') {
+      const bytes = Buffer.from(JSON.stringify(body));
+      response.writeHead(200, { ...headers, 'content-length': String(bytes.length) });
+      response.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => request.socket.destroy());
+      return;
+    }
+    sendJson(response, 200, body, headers);
   }
 
   /** Users that match a filter, as indexes into the directory (cached per filter). */
@@ -232,8 +321,12 @@ export class SandboxGraph {
     const consider = (index: number) => {
       if (!predicate || predicate(this.directory.lazyUser(index))) indexes.push(index);
     };
-    if (range) this.usersInUpnRange(range).forEach(consider);
-    else for (let index = 0; index < this.directory.size; index += 1) consider(index);
+    if (range) {
+      const miss = this.missedByRanges;
+      this.usersInUpnRange(range).forEach((index) => {
+        if (!miss?.(this.directory.userPrincipalName(index))) consider(index);
+      });
+    } else for (let index = 0; index < this.directory.size; index += 1) consider(index);
     const result = Int32Array.from(indexes);
     this.matches.set(key, result);
     return result;

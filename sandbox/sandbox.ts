@@ -113,6 +113,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       request.socket.destroy(); // No such vault: its name does not resolve.
       return;
     }
+    if (host === 'localhost' && path.startsWith('/v1.0/')) return graph.handleForeign(request, response);
     if (path.startsWith('/v1.0/')) return graph.handle(request, response);
     if (/^\/v2(\.1)?\/track/.test(path)) return appInsights.handle(request, response);
     sendJson(response, 404, { error: `The sandbox has nothing at ${host}${path}` });

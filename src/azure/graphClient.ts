@@ -42,6 +42,8 @@ export async function createGraphRequests(
   } catch (error) {
     throw explainTokenError(error, config);
   }
+  // The Graph client's error for a refused redirect carries no headers: remember where it pointed.
+  let refusedRedirectOrigin: string | undefined;
   const client = Client.initWithMiddleware({
     middleware: [
       new AuthenticationHandler({
@@ -52,7 +54,12 @@ export async function createGraphRequests(
         },
       }),
       new RedirectHandler(
-        new RedirectHandlerOptions(MAX_REDIRECTS, (response) => sameOrigin(response, config.graphEndpoint)),
+        new RedirectHandlerOptions(MAX_REDIRECTS, (response) => {
+          const target = redirectTarget(response, config.graphEndpoint);
+          if (target === config.graphEndpoint) return true;
+          refusedRedirectOrigin = target;
+          return false;
+        }),
       ),
       new TelemetryHandler(),
       new HTTPMessageHandler(),
@@ -61,16 +68,33 @@ export async function createGraphRequests(
     customHosts: new Set([new URL(config.graphEndpoint).hostname]),
   });
   return {
-    get: async (url, headers = {}) => (await client.api(url).headers(headers).get()) as unknown,
+    get: async (url, headers = {}) => {
+      try {
+        return (await client.api(url).headers(headers).get()) as unknown;
+      } catch (error) {
+        const status = (error as { statusCode?: unknown }).statusCode;
+        if (
+          typeof status === 'number' &&
+          status >= 300 &&
+          status < 400 &&
+          typeof error === 'object' &&
+          error
+        ) {
+          Object.assign(error, { redirectedTo: refusedRedirectOrigin ?? 'unknown' });
+        }
+        throw error;
+      }
+    },
   };
 }
 
-function sameOrigin(response: Response, origin: string): boolean {
+/** The origin a redirect points at, or `unknown`. */
+function redirectTarget(response: Response, origin: string): string {
   const location = response.headers.get('location');
-  if (location === null) return false;
+  if (location === null) return 'unknown';
   try {
-    return new URL(location, response.url || origin).origin === origin;
+    return new URL(location, response.url || origin).origin;
   } catch {
-    return false;
+    return 'unknown';
   }
 }

@@ -199,6 +199,8 @@ function explainExhaustedRetries(
 }
 
 function redirectOrigin(failure: ServiceFailure): string {
+  const recorded = (failure as { redirectedTo?: unknown }).redirectedTo;
+  if (typeof recorded === 'string') return recorded;
   const headers = (failure as { headers?: { get?: (name: string) => string | null } }).headers;
   const location = typeof headers?.get === 'function' ? headers.get('location') : null;
   try {

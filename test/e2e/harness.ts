@@ -22,7 +22,7 @@ export interface Environment {
   azurite: Azurite;
   container: ContainerClient;
   /** Runs `npm run export`'s script in a fresh process, configured for the sandbox plus overrides. */
-  runExport(overrides?: Record<string, string | undefined>): Promise<RunnerOutcome>;
+  runExport(overrides?: Record<string, string | undefined>, args?: readonly string[]): Promise<RunnerOutcome>;
   /** Every blob in the export container, by name. */
   blobs(): Promise<Map<string, Buffer>>;
   /** Everything the runs printed, for scanning. */
@@ -41,7 +41,7 @@ export async function startEnvironment(options: SandboxOptions = {}): Promise<En
     azurite,
     container,
     allOutput,
-    runExport: (overrides = {}) => {
+    runExport: (overrides = {}, args = []) => {
       const merged: Record<string, string | undefined> = {
         PATH: process.env['PATH'] ?? '',
         HOME: process.env['HOME'] ?? tmpdir(),
@@ -56,7 +56,7 @@ export async function startEnvironment(options: SandboxOptions = {}): Promise<En
       );
       return new Promise((resolve, reject) => {
         // A directory with no local.settings.json: the run sees only these settings.
-        const child = spawn(process.execPath, [RUNNER], {
+        const child = spawn(process.execPath, [RUNNER, ...args], {
           cwd: tmpdir(),
           env,
           stdio: ['ignore', 'pipe', 'pipe'],

@@ -38,6 +38,7 @@ describe('a run that meets trouble on the way', () => {
     const { users, manifest } = await exportedUsersAndManifest();
     expect(users).toEqual(expectedUsers(env.sandbox, DEFAULT_SELECT));
     expect(manifest).toMatchObject({ userCount: 5000, pages: 6, retries: 4 });
+    expect(manifest.listing.retries).toEqual({ throttled: 4, transient: 0 });
     const statuses = env.sandbox.graph.requests.slice(requestsBefore).map((request) => request.status);
     expect(statuses.filter((status) => status === 429)).toHaveLength(3);
     expect(statuses.filter((status) => status === 503)).toHaveLength(1);
@@ -51,6 +52,76 @@ describe('a run that meets trouble on the way', () => {
     expect(users).toEqual(expectedUsers(env.sandbox, DEFAULT_SELECT));
     expect(manifest.retries).toBe(1);
   });
+
+  it('when a connection is reset in the middle of a page body, tries the page again and completes', async () => {
+    env.sandbox.graph.faults = [{ page: 2, kind: 'reset-mid-body', times: 2 }];
+    const run = await env.runExport();
+    expect(run.exitCode, run.output).toBe(0);
+    const { users, manifest } = await exportedUsersAndManifest();
+    expect(users).toEqual(expectedUsers(env.sandbox, DEFAULT_SELECT));
+    expect(manifest.listing.retries).toEqual({ throttled: 0, transient: 2 });
+  });
+
+  it('when throttling outlasts the token, each attempt gets a token that is still valid, and the run completes', async () => {
+    env.sandbox.tenant.tokenLifetimeSeconds = 2;
+    env.sandbox.graph.faults = [{ page: 2, kind: 'throttle', retryAfterSeconds: 1, times: 4 }];
+    const requestsBefore = env.sandbox.graph.requests.length;
+    const run = await env.runExport();
+    expect(run.exitCode, run.output).toBe(0);
+    const statuses = env.sandbox.graph.requests.slice(requestsBefore).map((request) => request.status);
+    expect(statuses.filter((status) => status === 401)).toEqual([]);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(4);
+    const { users } = await exportedUsersAndManifest();
+    expect(users).toEqual(expectedUsers(env.sandbox, DEFAULT_SELECT));
+  });
+
+  it.each([
+    ['a date in the past', 'Wed, 21 Oct 2015 07:28:00 GMT'],
+    ['text that is not a wait', 'soon'],
+  ])('when Retry-After is %s, backs off on its own and completes', async (_what, retryAfter) => {
+    env.sandbox.graph.faults = [{ page: 2, kind: 'throttle', retryAfter }];
+    const run = await env.runExport();
+    expect(run.exitCode, run.output).toBe(0);
+    const { manifest } = await exportedUsersAndManifest();
+    expect(manifest.listing.retries).toEqual({ throttled: 1, transient: 0 });
+    expect(manifest.durationMs).toBeGreaterThanOrEqual(2000);
+  });
+
+  it('rides out a short storm of 500, 502, 503 and 504 answers, counting retries by kind', async () => {
+    env.sandbox.graph.faults = [
+      { page: 2, kind: 'status', status: 502, times: 2 },
+      { page: 3, kind: 'status', status: 504, retryAfterSeconds: 1 },
+      { page: 4, kind: 'status', status: 500 },
+      { page: 5, kind: 'unavailable', retryAfterSeconds: 1 },
+    ];
+    const run = await env.runExport();
+    expect(run.exitCode, run.output).toBe(0);
+    const { users, manifest } = await exportedUsersAndManifest();
+    expect(users).toEqual(expectedUsers(env.sandbox, DEFAULT_SELECT));
+    expect(manifest.listing.retries).toEqual({ throttled: 2, transient: 3 });
+  });
+
+  it.each(['json', 'ndjson'] as const)(
+    'exports only the selected properties as %s, without the annotations and extras Graph sends',
+    async (format) => {
+      env.sandbox.graph.faults = [{ page: 1, kind: 'annotations', times: Infinity }];
+      const run = await env.runExport({ EXPORT_FORMAT: format });
+      expect(run.exitCode, run.output).toBe(0);
+      const text = (await env.container.getBlobClient(`latest/users.${format}`).downloadToBuffer()).toString(
+        'utf8',
+      );
+      const users = (
+        format === 'json'
+          ? JSON.parse(text)
+          : text
+              .trimEnd()
+              .split('\n')
+              .map((line) => JSON.parse(line) as unknown)
+      ) as Record<string, unknown>[];
+      expect(users).toEqual(expectedUsers(env.sandbox, DEFAULT_SELECT));
+      expect(text).not.toMatch(/@odata|passwordPolicies/);
+    },
+  );
 
   it('when a page is slow, waits for it', async () => {
     env.sandbox.graph.faults = [{ page: 2, kind: 'slow', delayMs: 2000 }];
