@@ -43,7 +43,8 @@ async function main(): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const stageDir = values.out === undefined ? mkdtempSync(join(tmpdir(), 'entra-user-export-deploy-')) : resolve(values.out);
+  const stageDir =
+    values.out === undefined ? mkdtempSync(join(tmpdir(), 'entra-user-export-deploy-')) : resolve(values.out);
   try {
     const staged = stagePackage(ROOT, stageDir);
     const dependencies = new Set(

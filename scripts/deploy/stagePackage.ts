@@ -12,12 +12,17 @@ interface LockedPackage {
  * The installed packages production needs, from the lockfile: every `node_modules/...` entry npm
  * did not mark as development-only (`dev` or `devOptional`).
  */
-export function productionPackagePaths(lockfile: { lockfileVersion?: number; packages?: Record<string, LockedPackage> }): string[] {
+export function productionPackagePaths(lockfile: {
+  lockfileVersion?: number;
+  packages?: Record<string, LockedPackage>;
+}): string[] {
   if (lockfile.packages === undefined || (lockfile.lockfileVersion ?? 0) < 2) {
     throw new Error('package-lock.json must be lockfileVersion 2 or later (npm 7+): run npm install once.');
   }
   return Object.entries(lockfile.packages)
-    .filter(([path, entry]) => path.startsWith('node_modules/') && entry.dev !== true && entry.devOptional !== true)
+    .filter(
+      ([path, entry]) => path.startsWith('node_modules/') && entry.dev !== true && entry.devOptional !== true,
+    )
     .map(([path]) => path)
     .sort();
 }
@@ -47,7 +52,10 @@ export function stagePackage(root: string, stageDir: string): StagedPackage {
 
   cpSync(join(root, 'host.json'), join(stageDir, 'host.json'));
   const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
-  writeFileSync(join(stageDir, 'package.json'), `${JSON.stringify(deployedPackageJson(manifest), null, 2)}\n`);
+  writeFileSync(
+    join(stageDir, 'package.json'),
+    `${JSON.stringify(deployedPackageJson(manifest), null, 2)}\n`,
+  );
   cpSync(join(root, 'dist', 'src'), join(stageDir, 'dist', 'src'), { recursive: true });
 
   const lockfile = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as Parameters<
