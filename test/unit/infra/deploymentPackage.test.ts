@@ -1,52 +1,28 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
-import ignore from 'ignore';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
+import { CoreToolsIgnore, coreToolsPackage } from './coreToolsIgnore.js';
 
-/** The files `func azure functionapp publish` would upload: the tree, less what .funcignore names. */
-function deploymentPackage(): Set<string> {
-  const rules = ignore()
-    .add(readFileSync(join(ROOT, '.funcignore'), 'utf8'))
-    .add('.git/');
-  const files = new Set<string>();
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = relative(ROOT, join(dir, entry.name));
-      if (entry.isDirectory()) {
-        if (!rules.ignores(`${path}/`)) walk(join(dir, entry.name));
-      } else if (!rules.ignores(path)) {
-        files.add(path);
-      }
-    }
-  };
-  walk(ROOT);
-  return files;
-}
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const funcignore = new CoreToolsIgnore(readFileSync(join(ROOT, '.funcignore'), 'utf8'));
 
 let files: Set<string>;
 beforeAll(() => {
   expect(existsSync(join(ROOT, 'dist', 'src', 'index.js')), 'run `npm run build` first').toBe(true);
-  files = deploymentPackage();
+  files = new Set(coreToolsPackage(ROOT, funcignore));
 });
 
-describe('the deployment package', () => {
+describe('the package `func azure functionapp publish` makes of this checkout (Core Tools rules)', () => {
   it('holds the host configuration, the compiled app and the entry point package.json names', () => {
     const { main } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { main: string };
-    for (const path of [
-      'host.json',
-      'package.json',
-      'package-lock.json',
-      main,
-      'dist/src/functions/exportUsers.js',
-    ]) {
+    for (const path of ['host.json', 'package.json', main, 'dist/src/functions/exportUsers.js']) {
       expect(files.has(path), path).toBe(true);
     }
   });
 
-  it('holds every production dependency', () => {
+  it('holds every production dependency (development ones go with npm prune --omit=dev, or npm run deploy)', () => {
     const { dependencies } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
     };
@@ -57,14 +33,56 @@ describe('the deployment package', () => {
   it('leaves out sources, tests, scripts, the sandbox, infrastructure and local settings', () => {
     const leaked = [...files].filter(
       (path) =>
-        /^(src|test|scripts|sandbox|infra|bench|\.ci|dist\/test|dist\/scripts|dist\/sandbox)\//.test(path) ||
-        /^local\.settings(\.example)?\.json$/.test(path),
+        /^(src|test|scripts|sandbox|infra|bench|\.ci|\.github|dist\/test|dist\/scripts|dist\/sandbox)\//.test(
+          path,
+        ) ||
+        /^(local\.settings(\.example)?\.json|README\.md|tsconfig.*\.json|eslint\.config\.js|azure\.yaml|vitest\.config\.ts)$/.test(
+          path,
+        ),
     );
     expect(leaked).toEqual([]);
-    expect(
-      ignore()
-        .add(readFileSync(join(ROOT, '.funcignore'), 'utf8'))
-        .ignores('local.settings.json'),
-    ).toBe(true);
+  });
+
+  it.each([
+    '__blobstorage__/7f0c2d1e-users.json',
+    '__queuestorage__/x',
+    '__azurite_db_blob__.json',
+    '__azurite_db_blob_extent__.json',
+    '.azure/prod/.env',
+    '.azure/config.json',
+    'coverage/index.html',
+    'bench/results/bench.json',
+    'local.settings.json',
+  ])('leaves out %s (Azurite data holds exported users; .azure holds azd environments)', (path) => {
+    expect(funcignore.accepts(path)).toBe(false);
+  });
+
+  it('keeps a dependency whose own folders are named like ours (anchored patterns)', () => {
+    for (const path of [
+      'node_modules/some-lib/src/index.js',
+      'node_modules/x/test/y.js',
+      'node_modules/x/infra/z.js',
+    ]) {
+      expect(funcignore.accepts(path), path).toBe(true);
+    }
+  });
+});
+
+describe('CoreToolsIgnore reads patterns as Core Tools does', () => {
+  it('anchors every pattern at the root, even without a leading /', () => {
+    const rules = new CoreToolsIgnore('src/\n*.log');
+    expect(rules.accepts('src/index.ts')).toBe(false);
+    expect(rules.accepts('dist/src/index.js')).toBe(true);
+    expect(rules.accepts('error.log')).toBe(false);
+    expect(rules.accepts('logs/error.log')).toBe(true);
+  });
+
+  it('reads * as one or more characters, and honours ! negations', () => {
+    const rules = new CoreToolsIgnore('__azurite_db_*\n.git*\nnode_modules/*\n!node_modules/keep');
+    expect(rules.accepts('__azurite_db_blob__.json')).toBe(false);
+    expect(rules.accepts('__azurite_db_')).toBe(true);
+    expect(rules.accepts('.github/workflows/ci.yml')).toBe(false);
+    expect(rules.accepts('node_modules/drop/index.js')).toBe(false);
+    expect(rules.accepts('node_modules/keep/index.js')).toBe(true);
   });
 });
