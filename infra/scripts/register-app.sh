@@ -15,7 +15,8 @@ Creates (or finds) the app registration, gives it the Microsoft Graph User.Read.
 permission with admin consent, puts its credential in Key Vault, and prints the app settings.
 
   --vault NAME              Key Vault that holds the credential (required; see the infra outputs)
-  --app-name NAME           app registration display name (default: entra-user-export)
+  --app-name NAME           app registration display name (default: entra-user-export), matched exactly
+  --app-id ID               use this app registration (its application ID) instead of finding it by name
   --credential KIND         certificate (default, preferred) or secret
   --certificate-name NAME   Key Vault certificate name (default: graph-client-certificate)
   --secret-name NAME        Key Vault secret name (default: graph-client-secret)
@@ -36,6 +37,7 @@ fail() {
 
 vault=''
 app_name='entra-user-export'
+app_id=''
 credential='certificate'
 certificate_name='graph-client-certificate'
 secret_name='graph-client-secret'
@@ -45,6 +47,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --vault) vault="${2:-}"; shift 2 ;;
     --app-name) app_name="${2:-}"; shift 2 ;;
+    --app-id) app_id="${2:-}"; shift 2 ;;
     --credential) credential="${2:-}"; shift 2 ;;
     --certificate-name) certificate_name="${2:-}"; shift 2 ;;
     --secret-name) secret_name="${2:-}"; shift 2 ;;
@@ -67,13 +70,30 @@ tenant_id=$(az account show --query tenantId -o tsv) || fail 'not signed in: run
 vault_url=$(az keyvault show --name "$vault" --query properties.vaultUri -o tsv 2>/dev/null) ||
   fail "no Key Vault named '$vault' is visible to you: provision infra/main.bicep first, or check --vault"
 
-# 1. The app registration and its service principal.
-app_id=$(az ad app list --display-name "$app_name" --query '[0].appId' -o tsv)
-if [[ -z "$app_id" ]]; then
-  app_id=$(az ad app create --display-name "$app_name" --sign-in-audience AzureADMyOrg --query appId -o tsv)
-  say "created app registration '$app_name' ($app_id)"
+# 1. The app registration and its service principal. `az ad app list --display-name` matches by
+#    prefix (azure-cli #23053): an exact OData filter, quotes doubled, so that 'entra-user-export'
+#    never picks 'entra-user-export-prod' and grants it consent.
+if [[ -n "$app_id" ]]; then
+  [[ "$app_id" =~ ^[0-9a-fA-F-]{36}$ ]] || fail "--app-id must be an application (client) ID, a GUID; got '$app_id'"
+  az ad app show --id "$app_id" --query appId -o tsv >/dev/null 2>&1 ||
+    fail "no app registration with application ID $app_id is visible to you"
+  say "using app registration $app_id (--app-id)"
 else
-  say "app registration '$app_name' exists ($app_id)"
+  [[ -n "$app_name" ]] || fail '--app-name must not be empty'
+  odata_name=${app_name//\'/\'\'}
+  matches=$(az ad app list --filter "displayName eq '$odata_name'" --query '[].appId' -o tsv)
+  count=$(grep -c . <<<"$matches" || true)
+  if [[ "$count" -gt 1 ]]; then
+    say "$count app registrations are named exactly '$app_name':"
+    say "$matches"
+    fail "choose one with --app-id <application ID>, or give this export its own name with --app-name"
+  elif [[ "$count" -eq 1 ]]; then
+    app_id=$matches
+    say "app registration '$app_name' exists ($app_id)"
+  else
+    app_id=$(az ad app create --display-name "$app_name" --sign-in-audience AzureADMyOrg --query appId -o tsv)
+    say "created app registration '$app_name' ($app_id)"
+  fi
 fi
 if ! az ad sp show --id "$app_id" --query id -o tsv >/dev/null 2>&1; then
   az ad sp create --id "$app_id" --query id -o tsv >/dev/null

@@ -37,8 +37,27 @@ switch (command) {
     if (options['--name'] !== state.vault.name) error(3, `The Vault '${options['--name']}' not found.`);
     out(`https://${state.vault.name}.vault.azure.net/`);
     break;
-  case 'ad app list':
-    out(Object.values(state.apps).find((a) => a.displayName === options['--display-name'])?.appId ?? '');
+  case 'ad app list': {
+    // As the real CLI: --display-name is a startswith() match (azure-cli #23053); --filter takes
+    // OData, of which this fake knows `displayName eq '...'` with quotes doubled.
+    let found = Object.values(state.apps);
+    if (options['--display-name'] !== undefined) {
+      const prefix = options['--display-name'].toLowerCase();
+      found = found.filter((a) => a.displayName.toLowerCase().startsWith(prefix));
+    }
+    if (options['--filter'] !== undefined) {
+      const match = /^displayName eq '((?:[^']|'')*)'$/.exec(options['--filter']);
+      if (!match) error(1, `fake az cannot read the filter ${options['--filter']}`);
+      const name = match[1].replace(/''/g, "'");
+      found = found.filter((a) => a.displayName === name);
+    }
+    if (options['--query'] === '[0].appId') out(found[0]?.appId ?? '');
+    else if (options['--query'] === '[].appId') out(found.map((a) => a.appId).join('\n'));
+    else error(1, `fake az does not know the query ${options['--query']}`);
+    break;
+  }
+  case 'ad app show':
+    out(app().appId);
     break;
   case 'ad app create': {
     const appId = randomUUID();

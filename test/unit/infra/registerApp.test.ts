@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +57,23 @@ function register(args: string[], extraEnv: Record<string, string> = {}) {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 const state = () => JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as FakeState;
+
+/** An app registration that already exists in the fake tenant. */
+function seedApp(displayName: string): string {
+  const current = state();
+  const appId = randomUUID();
+  current.apps[appId] = {
+    displayName,
+    sp: true,
+    permissions: [],
+    consented: false,
+    certificates: [],
+    passwords: 0,
+  };
+  (current.apps[appId] as Record<string, unknown>)['appId'] = appId;
+  writeFileSync(join(dir, 'state.json'), JSON.stringify(current));
+  return appId;
+}
 const calls = () =>
   readFileSync(join(dir, 'calls.log'), 'utf8')
     .trim()
@@ -78,6 +96,59 @@ describe('infra/scripts/register-app.sh', () => {
     const appId = Object.keys(state().apps)[0]!;
     expect(run.stdout).toBe(
       `KEY_VAULT_URL=https://kv-export.vault.azure.net\nGRAPH_TENANT_ID=${TENANT}\nGRAPH_CLIENT_ID=${appId}\nGRAPH_CLIENT_CERTIFICATE_NAME=graph-client-certificate\n`,
+    );
+  });
+
+  it("never takes another app whose name merely starts with the same text (the CLI's --display-name is a prefix match)", () => {
+    const prod = seedApp('entra-user-export-prod');
+    const run = register(['--vault', 'kv-export']);
+    expect(run.status, run.stderr).toBe(0);
+    expect(state().apps[prod]).toMatchObject({
+      certificates: [],
+      consented: false,
+      permissions: [],
+      passwords: 0,
+    });
+    const created = Object.values(state().apps).find((app) => app.displayName === 'entra-user-export');
+    expect(created).toMatchObject({ consented: true });
+    expect(run.stdout).not.toContain(prod);
+    expect(calls().filter((call) => call.includes(prod))).toEqual([]);
+  });
+
+  it('refuses to choose between two apps of the same name, and names them', () => {
+    const first = seedApp('entra-user-export');
+    const second = seedApp('entra-user-export');
+    const run = register(['--vault', 'kv-export']);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(first);
+    expect(run.stderr).toContain(second);
+    expect(run.stderr).toMatch(
+      /2 app registrations are named exactly 'entra-user-export'.*\n.*\n.*choose one with --app-id/s,
+    );
+    expect(calls().filter((call) => / (create|add|reset|set|admin-consent)\b/.test(call))).toEqual([]);
+  });
+
+  it('uses the app --app-id names, and refuses one that does not exist', () => {
+    seedApp('entra-user-export');
+    const chosen = seedApp('entra-user-export');
+    const run = register(['--vault', 'kv-export', '--app-id', chosen]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(state().apps[chosen]).toMatchObject({ consented: true });
+    expect(run.stdout).toContain(`GRAPH_CLIENT_ID=${chosen}`);
+    const missing = register(['--vault', 'kv-export', '--app-id', '00000000-0000-4000-8000-000000000000']);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(
+      /no app registration with application ID 00000000-0000-4000-8000-000000000000/,
+    );
+  });
+
+  it('matches a display name with a quote in it exactly', () => {
+    const existing = seedApp("O'Brien's export");
+    const run = register(['--vault', 'kv-export', '--app-name', "O'Brien's export"]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`GRAPH_CLIENT_ID=${existing}`);
+    expect(calls()).toContain(
+      `ad app list --filter displayName eq 'O''Brien''s export' --query [].appId -o tsv`,
     );
   });
 
