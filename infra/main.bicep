@@ -4,8 +4,8 @@
 targetScope = 'resourceGroup'
 
 @minLength(1)
-@maxLength(20)
-@description('Short name used to derive resource names (azd sets it to the environment name).')
+@maxLength(64)
+@description('Name resource names derive from (azd sets it to the environment name: letters, digits, - _ . ( ) in any case); normalised below for each resource type.')
 param environmentName string
 
 @description('Region for every resource.')
@@ -17,11 +17,8 @@ param graphClientId string = ''
 @description('Directory (tenant) ID to export; defaults to the tenant of this subscription.')
 param graphTenantId string = tenant().tenantId
 
-@description('Name of the Key Vault certificate registered on the app (preferred). Leave empty when using a client secret.')
-param graphClientCertificateName string = 'graph-client-certificate'
-
-@description('Name of the Key Vault secret holding the app\'s client secret. Leave empty when using a certificate.')
-param graphClientSecretName string = ''
+@description('The app registration\'s credential in Key Vault, one choice: certificate:<name> (preferred; what infra/scripts/register-app.sh creates by default) or secret:<name> (register-app.sh --credential secret).')
+param graphCredential string = 'certificate:graph-client-certificate'
 
 @description('Microsoft Graph for this cloud.')
 param graphEndpoint string = 'https://graph.microsoft.com'
@@ -67,13 +64,23 @@ param deployerPrincipalId string = ''
 param deployerPrincipalType string = 'User'
 
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
+// Resource names allow less than environment names: lower case, letters, digits and single
+// hyphens, never a hyphen at either end (Key Vault: 3-24 characters, no "--"; storage: 3-24
+// letters and digits). The slug keeps the readable part; the token keeps names unique.
+var environmentWords = filter(split(toLower(replace(replace(replace(replace(environmentName, '_', '-'), '.', '-'), '(', '-'), ')', '-')), '-'), word => !empty(word))
+var environmentSlug = empty(environmentWords) ? 'env' : join(filter(split(take(join(environmentWords, '-'), 16), '-'), word => !empty(word)), '-')
+var vaultSlug = join(filter(split(take(environmentSlug, 7), '-'), word => !empty(word)), '-')
+// graphCredential is "<kind>:<name>"; anything else sets neither setting, and every run then says so.
+var graphCredentialParts = split(graphCredential, ':')
+var graphCredentialKind = length(graphCredentialParts) == 2 ? toLower(graphCredentialParts[0]) : ''
+var graphCredentialName = length(graphCredentialParts) == 2 ? graphCredentialParts[1] : ''
 var tags = { 'azd-env-name': environmentName, application: 'entra-user-export' }
-var functionAppName = 'func-${environmentName}-${token}'
+var functionAppName = 'func-${environmentSlug}-${token}'
 
 module identity 'app/identity.bicep' = {
   name: 'identity'
   params: {
-    name: 'id-${environmentName}-${token}'
+    name: 'id-${environmentSlug}-${token}'
     location: location
     tags: tags
   }
@@ -82,8 +89,8 @@ module identity 'app/identity.bicep' = {
 module monitoring 'app/monitoring.bicep' = {
   name: 'monitoring'
   params: {
-    logAnalyticsName: 'log-${environmentName}-${token}'
-    applicationInsightsName: 'appi-${environmentName}-${token}'
+    logAnalyticsName: 'log-${environmentSlug}-${token}'
+    applicationInsightsName: 'appi-${environmentSlug}-${token}'
     location: location
     tags: tags
     publisherPrincipalId: identity.outputs.principalId
@@ -93,7 +100,7 @@ module monitoring 'app/monitoring.bicep' = {
 module storage 'app/storage.bicep' = {
   name: 'storage'
   params: {
-    name: take('st${replace(environmentName, '-', '')}${token}', 24)
+    name: take('st${replace(environmentSlug, '-', '')}${token}', 24)
     location: location
     tags: tags
     exportContainer: exportContainer
@@ -105,7 +112,7 @@ module storage 'app/storage.bicep' = {
 module keyVault 'app/keyVault.bicep' = {
   name: 'keyVault'
   params: {
-    name: take('kv-${environmentName}-${token}', 24)
+    name: 'kv-${vaultSlug}-${token}'
     location: location
     tags: tags
     readerPrincipalId: identity.outputs.principalId
@@ -118,7 +125,7 @@ module functionApp 'app/functionApp.bicep' = {
   name: 'functionApp'
   params: {
     name: functionAppName
-    planName: 'plan-${environmentName}-${token}'
+    planName: 'plan-${environmentSlug}-${token}'
     location: location
     tags: union(tags, { 'azd-service-name': 'export' })
     identityId: identity.outputs.id
@@ -130,8 +137,8 @@ module functionApp 'app/functionApp.bicep' = {
     keyVaultUrl: keyVault.outputs.url
     graphTenantId: graphTenantId
     graphClientId: graphClientId
-    graphClientCertificateName: graphClientCertificateName
-    graphClientSecretName: graphClientSecretName
+    graphClientCertificateName: graphCredentialKind == 'certificate' ? graphCredentialName : ''
+    graphClientSecretName: graphCredentialKind == 'secret' ? graphCredentialName : ''
     graphEndpoint: graphEndpoint
     graphAuthorityHost: graphAuthorityHost
     exportSchedule: exportSchedule

@@ -20,6 +20,8 @@ export type Deployment =
     }
   /** Set from a resource the Bicep creates (the vault's URL, the identity's client ID). */
   | { fromResource: string }
+  /** Derived from a parameter of main.bicep that sets more than this setting. */
+  | { fromParameter: string; how: string }
   /** Not set in Azure; why. */
   | { notDeployed: string };
 
@@ -253,11 +255,8 @@ export const SETTINGS = {
     description: 'name of the Key Vault **certificate** registered on the app (preferred)',
     example: 'graph-client-certificate',
     deployment: {
-      parameter: 'graphClientCertificateName',
-      deployedDefault: {
-        value: 'graph-client-certificate',
-        why: 'the name infra/scripts/register-app.sh gives the certificate it creates',
-      },
+      fromParameter: 'graphCredential',
+      how: '`certificate:<name>`, the default: `certificate:graph-client-certificate`, what infra/scripts/register-app.sh creates',
     },
     secret: false,
     parse: keyVaultObjectName,
@@ -267,7 +266,7 @@ export const SETTINGS = {
     default: undefined,
     description: "name of the Key Vault **secret** holding the app's client secret value",
     example: '',
-    deployment: { parameter: 'graphClientSecretName' },
+    deployment: { fromParameter: 'graphCredential', how: '`secret:<name>`' },
     secret: false,
     parse: keyVaultObjectName,
   }),

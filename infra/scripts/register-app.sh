@@ -131,6 +131,7 @@ if [[ "$credential" == certificate ]]; then
     say "certificate $thumbprint is registered on the app"
   fi
   setting_line="GRAPH_CLIENT_CERTIFICATE_NAME=$certificate_name"
+  deploy_credential="certificate:$certificate_name"
 else
   if az keyvault secret show --vault-name "$vault" --name "$secret_name" --query id -o tsv >/dev/null 2>&1; then
     say "secret '$secret_name' exists in $vault (to rotate, delete it and re-run)"
@@ -142,8 +143,14 @@ else
     say "created a client secret valid for $secret_years year(s) and stored it as '$secret_name' in $vault"
   fi
   setting_line="GRAPH_CLIENT_SECRET_NAME=$secret_name"
+  deploy_credential="secret:$secret_name"
 fi
 
+say ''
+say 'Next, deploy infra/main.bicep again with the app and this credential:'
+say "  az deployment group create -g <group> -f infra/main.bicep -p environmentName=<env> graphClientId=$app_id graphCredential=$deploy_credential"
+say "  or: azd env set GRAPH_CLIENT_ID $app_id && azd env set GRAPH_CREDENTIAL $deploy_credential && azd up"
+say 'The settings for local.settings.json (func start, npm run export):'
 cat <<SETTINGS
 KEY_VAULT_URL=${vault_url%/}
 GRAPH_TENANT_ID=$tenant_id

@@ -12,6 +12,7 @@ function deploymentCell(deployment: Deployment): string {
       : `parameter \`${deployment.parameter}\``;
   }
   if ('fromResource' in deployment) return `from ${deployment.fromResource}`;
+  if ('fromParameter' in deployment) return `parameter \`${deployment.fromParameter}\`: ${deployment.how}`;
   return `not set: ${deployment.notDeployed}`;
 }
 

@@ -1,19 +1,24 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
+import { loadConfig } from '../../../src/config.js';
 import { type Deployment, SETTING_NAMES, SETTINGS } from '../../../src/settings.js';
 import {
-  blockAfter,
-  guidVariables,
+  type BicepFile,
+  type BicepResource,
   INFRA,
-  moduleCalls,
-  paramsOf,
-  readInfra,
-  roleAssignments,
-  topLevelKeys,
-} from './bicepText.js';
+  moduleParams,
+  objectProperties,
+  parseBicep,
+  parseBicepText,
+  propertyAt,
+  resourcesOfType,
+  syntaxErrors,
+  text,
+  valueOf,
+} from './bicepTree.js';
 
 /** Built-in roles the infrastructure may grant, by their well-known IDs. */
 const KNOWN_ROLES: Record<string, string> = {
@@ -37,130 +42,238 @@ const PARAMETERS = SETTING_NAMES.flatMap((name) => {
   return 'parameter' in deployment ? [{ name, ...deployment, default: SETTINGS[name].default }] : [];
 });
 
-const bicepFiles = ['main.bicep', ...readdirSync(join(INFRA, 'app')).map((file) => `app/${file}`)];
-const functionApp = readInfra('app/functionApp.bicep');
-const appSettings = topLevelKeys(
-  blockAfter(
-    functionApp,
-    functionApp.indexOf('properties:', functionApp.indexOf("resource appSettings 'config'")),
-  ),
-);
+const bicepPaths = ['main.bicep', ...readdirSync(join(INFRA, 'app')).map((file) => `app/${file}`)];
+const files = new Map<string, BicepFile>();
+let main: BicepFile;
+let functionApp: BicepFile;
+let appSettings: Map<string, ReturnType<typeof objectProperties> extends Map<string, infer V> ? V : never>;
 
-describe('the function app settings in Bicep', () => {
-  it('sets every setting the product reads, from the same list', () => {
-    const expected = [...SETTING_NAMES].filter((name) => !NOT_DEPLOYED.includes(name));
-    expect(expected.filter((name) => !appSettings.includes(name))).toEqual([]);
+beforeAll(async () => {
+  for (const path of bicepPaths) files.set(path, await parseBicep(path));
+  main = files.get('main.bicep')!;
+  functionApp = files.get('app/functionApp.bicep')!;
+  const config = resourcesOfType(functionApp, 'Microsoft.Web/sites/config')[0]!;
+  expect(valueOf(propertyAt(config.body, 'name')!, functionApp)).toBe('appsettings');
+  appSettings = objectProperties(propertyAt(config.body, 'properties')!);
+});
+
+/** The literal value of a property of a resource (parameters left opaque). */
+const valueIn = (file: BicepFile, resource: BicepResource, path: string) => {
+  const node = propertyAt(resource.body, path);
+  return node === undefined ? undefined : valueOf(node, file);
+};
+
+describe('the Bicep parses', () => {
+  it.each(bicepPaths)('%s has no syntax error', (path) => {
+    expect(syntaxErrors(files.get(path)!.root)).toEqual([]);
+  });
+
+  it.each([
+    ['a missing brace', (text: string) => text.replace(/\n}\n/, '\n')],
+    ['a broken property', (text: string) => text.replace('httpsOnly: true', 'httpsOnly true')],
+    ['an unterminated string', (text: string) => text.replace("'1.2'", "'1.2")],
+  ])('and a file with %s does not', async (_what, breakIt) => {
+    const broken = await parseBicepText(
+      breakIt(readFileSync(join(INFRA, 'app', 'functionApp.bicep'), 'utf8')),
+    );
+    expect(syntaxErrors(broken.root).length).toBeGreaterThan(0);
+  });
+});
+
+describe('the function app settings', () => {
+  it('sets every setting the product reads, inside the app settings resource of the site', () => {
+    const expected = SETTING_NAMES.filter((name) => !NOT_DEPLOYED.includes(name));
+    expect(expected.filter((name) => !appSettings.has(name))).toEqual([]);
+  });
+
+  it('sets nothing the product or the host does not read', () => {
+    const known = new Set<string>([...SETTING_NAMES, ...HOST_SETTINGS]);
+    expect([...appSettings.keys()].filter((name) => !known.has(name))).toEqual([]);
   });
 
   it('sets each parameterised setting from the parameter the settings table names, passed through from main.bicep', () => {
-    const main = readInfra('main.bicep');
-    const call = moduleCalls(main).find((module) => module.path === 'app/functionApp.bicep')!;
+    const passed = moduleParams(main, 'functionApp', { environmentName: 'prod' });
     for (const setting of PARAMETERS) {
-      expect(functionApp, setting.name).toMatch(
-        new RegExp(`^\\s*${setting.name}: (?:string\\()?${setting.parameter}\\)?$`, 'm'),
+      const value = appSettings.get(setting.name)!;
+      expect(value.text.replace(/^string\((\w+)\)$/, '$1'), setting.name).toBe(setting.parameter);
+      expect(main.params.has(setting.parameter), setting.parameter).toBe(true);
+      const defaultNode = main.params.get(setting.parameter)!.defaultValue;
+      expect(passed[setting.parameter], setting.name).toEqual(
+        defaultNode ? valueOf(defaultNode, main) : undefined,
       );
-      expect(call.params, setting.name).toContain(setting.parameter);
-      expect(main, setting.name).toMatch(new RegExp(`^\\s*${setting.parameter}: ${setting.parameter}$`, 'm'));
     }
   });
 
   it("starts from the product's defaults (or leaves the setting empty, which means the same)", () => {
-    const main = readInfra('main.bicep');
     for (const setting of PARAMETERS) {
-      const declared = new RegExp(`^param ${setting.parameter} (\\w+) = (.+)$`, 'm').exec(main);
-      expect(declared, setting.parameter).not.toBeNull();
-      const literal = declared![2]!.trim();
-      const value = /^'(.*)'$/.exec(literal)?.[1] ?? literal;
+      const declared = main.params.get(setting.parameter)!;
+      // A deliberate deployed default may be an expression (tenant().tenantId): compared as written.
+      const value =
+        declared.defaultValue === undefined
+          ? undefined
+          : setting.deployedDefault
+            ? declared.defaultValue.text
+            : text(valueOf(declared.defaultValue, main));
       const allowed = setting.deployedDefault ? [setting.deployedDefault.value] : ['', setting.default ?? ''];
-      expect(allowed, `${setting.parameter} defaults to ${literal}`).toContain(value);
+      expect(allowed, `${setting.parameter} defaults to ${String(value)}`).toContain(value);
     }
   });
 
   it("gives azd the product's defaults in main.parameters.json", async () => {
     const { parameters } = (await import('../../../infra/main.parameters.json', { with: { type: 'json' } }))
-      .default as { parameters: Record<string, { value: unknown }> };
+      .default as {
+      parameters: Record<string, { value: unknown }>;
+    };
     for (const setting of PARAMETERS) {
       const entry = parameters[setting.parameter];
       if (entry === undefined) continue; // main.bicep's own default applies, checked above
       const fallback = /^\$\{\w+=(.*)\}$/.exec(String(entry.value))?.[1];
-      expect(fallback, setting.parameter).toBeDefined();
       const allowed = setting.deployedDefault ? [setting.deployedDefault.value] : ['', setting.default ?? ''];
-      expect(allowed, `${setting.parameter} falls back to ${fallback}`).toContain(fallback);
+      expect(allowed, `${setting.parameter} falls back to ${String(fallback)}`).toContain(fallback);
     }
   });
 
-  it('sets nothing the product or the host does not read', () => {
-    const known = new Set([...[...SETTING_NAMES], ...HOST_SETTINGS]);
-    expect(appSettings.filter((name) => !known.has(name))).toEqual([]);
-  });
-
   it('uses identities, not keys or connection strings, for storage and telemetry', () => {
-    expect(functionApp).toMatch(/AzureWebJobsStorage__credential: 'managedidentity'/);
-    expect(functionApp).toMatch(/EXPORT_STORAGE__credential: 'managedidentity'/);
-    expect(functionApp).toMatch(
-      /APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=\$\{identityClientId\};Authorization=AAD'/,
+    expect(valueOf(appSettings.get('AzureWebJobsStorage__credential')!, functionApp)).toBe('managedidentity');
+    expect(valueOf(appSettings.get('EXPORT_STORAGE__credential')!, functionApp)).toBe('managedidentity');
+    expect(valueOf(appSettings.get('APPLICATIONINSIGHTS_AUTHENTICATION_STRING')!, functionApp)).toBe(
+      'ClientId=<identityClientId>;Authorization=AAD',
     );
-    expect(functionApp).not.toMatch(/AccountKey|listKeys\(/);
+    for (const file of files.values()) expect(file.root.text, file.path).not.toMatch(/AccountKey|listKeys\(/);
   });
 });
 
-describe('security properties', () => {
+describe('one credential choice (graphCredential)', () => {
+  const settingsFor = (graphCredential: string) => {
+    const passed = moduleParams(main, 'functionApp', { environmentName: 'prod', graphCredential });
+    return {
+      GRAPH_CLIENT_CERTIFICATE_NAME: text(passed['graphClientCertificateName']),
+      GRAPH_CLIENT_SECRET_NAME: text(passed['graphClientSecretName']),
+    };
+  };
+  const accepted = (settings: Record<string, string>) =>
+    loadConfig({
+      KEY_VAULT_URL: 'https://kv-prod.vault.azure.net',
+      GRAPH_TENANT_ID: '11111111-2222-4333-8444-555555555555',
+      GRAPH_CLIENT_ID: '66666666-7777-4888-9999-000000000000',
+      EXPORT_STORAGE__blobServiceUri: 'https://st.blob.core.windows.net',
+      ...settings,
+    }).graphCredential;
+
+  it('deploys the certificate register-app.sh creates by default, which the configuration check accepts', () => {
+    expect(settingsFor('certificate:graph-client-certificate')).toEqual({
+      GRAPH_CLIENT_CERTIFICATE_NAME: 'graph-client-certificate',
+      GRAPH_CLIENT_SECRET_NAME: '',
+    });
+    expect(valueOf(main.params.get('graphCredential')!.defaultValue!, main)).toBe(
+      'certificate:graph-client-certificate',
+    );
+    expect(accepted(settingsFor('certificate:graph-client-certificate'))).toMatchObject({
+      kind: 'certificate',
+    });
+  });
+
+  it('deploys a client secret alone when asked, never with the certificate default beside it', () => {
+    expect(settingsFor('secret:graph-client-secret')).toEqual({
+      GRAPH_CLIENT_CERTIFICATE_NAME: '',
+      GRAPH_CLIENT_SECRET_NAME: 'graph-client-secret',
+    });
+    expect(accepted(settingsFor('secret:graph-client-secret'))).toMatchObject({
+      kind: 'secret',
+      name: 'graph-client-secret',
+    });
+  });
+
+  it('sets neither for a value that is not kind:name, so each run says what is wrong', () => {
+    expect(settingsFor('graph-client-secret')).toEqual({
+      GRAPH_CLIENT_CERTIFICATE_NAME: '',
+      GRAPH_CLIENT_SECRET_NAME: '',
+    });
+    expect(() => accepted(settingsFor('graph-client-secret'))).toThrow(
+      /Neither GRAPH_CLIENT_CERTIFICATE_NAME nor GRAPH_CLIENT_SECRET_NAME/,
+    );
+  });
+});
+
+describe('security properties, each inside the resource it belongs to', () => {
   it.each([
+    ['app/functionApp.bicep', 'Microsoft.Web/sites', 'properties.httpsOnly', true],
+    ['app/functionApp.bicep', 'Microsoft.Web/sites', 'properties.siteConfig.minTlsVersion', '1.2'],
+    ['app/functionApp.bicep', 'Microsoft.Web/sites', 'properties.siteConfig.ftpsState', 'Disabled'],
     [
       'app/functionApp.bicep',
-      [
-        /httpsOnly: true/,
-        /minTlsVersion: '1\.2'/,
-        /ftpsState: 'Disabled'/,
-        /tier: 'FlexConsumption'/,
-        /runtime: \{ name: 'node', version: '22' \}/,
-        /type: 'UserAssigned'/,
-      ],
+      'Microsoft.Web/sites',
+      'properties.functionAppConfig.runtime',
+      { name: 'node', version: '22' },
+    ],
+    ['app/functionApp.bicep', 'Microsoft.Web/sites', 'identity.type', 'UserAssigned'],
+    ['app/functionApp.bicep', 'Microsoft.Web/serverfarms', 'sku.tier', 'FlexConsumption'],
+    ['app/storage.bicep', 'Microsoft.Storage/storageAccounts', 'properties.allowSharedKeyAccess', false],
+    ['app/storage.bicep', 'Microsoft.Storage/storageAccounts', 'properties.allowBlobPublicAccess', false],
+    ['app/storage.bicep', 'Microsoft.Storage/storageAccounts', 'properties.minimumTlsVersion', 'TLS1_2'],
+    [
+      'app/storage.bicep',
+      'Microsoft.Storage/storageAccounts/blobServices',
+      'properties.isVersioningEnabled',
+      true,
     ],
     [
       'app/storage.bicep',
-      [
-        /allowSharedKeyAccess: false/,
-        /allowBlobPublicAccess: false/,
-        /minimumTlsVersion: 'TLS1_2'/,
-        /isVersioningEnabled: true/,
-        /deleteRetentionPolicy: \{ enabled: true/,
-        /prefixMatch: \['\$\{exportContainer\}\/snapshots\/'\]/,
-        /daysAfterCreationGreaterThan: snapshotRetentionDays/,
-      ],
+      'Microsoft.Storage/storageAccounts/blobServices',
+      'properties.deleteRetentionPolicy.enabled',
+      true,
     ],
+    ['app/keyVault.bicep', 'Microsoft.KeyVault/vaults', 'properties.enableRbacAuthorization', true],
+    ['app/keyVault.bicep', 'Microsoft.KeyVault/vaults', 'properties.enableSoftDelete', true],
+    ['app/keyVault.bicep', 'Microsoft.KeyVault/vaults', 'properties.enablePurgeProtection', true],
+    ['app/monitoring.bicep', 'Microsoft.Insights/components', 'properties.DisableLocalAuth', true],
     [
-      'app/keyVault.bicep',
-      [/enableRbacAuthorization: true/, /enableSoftDelete: true/, /enablePurgeProtection: true/],
+      'app/monitoring.bicep',
+      'Microsoft.Insights/components',
+      'properties.WorkspaceResourceId',
+      '<workspace>.id',
     ],
-    ['app/monitoring.bicep', [/DisableLocalAuth: true/, /WorkspaceResourceId: workspace\.id/]],
-  ] as const)('%s sets them explicitly', (file, patterns) => {
-    const text = readInfra(file);
-    for (const pattern of patterns) expect(text).toMatch(pattern);
+  ] as const)('%s: %s %s', (path, type, property, expected) => {
+    const file = files.get(path)!;
+    const resources = resourcesOfType(file, type);
+    expect(resources, type).toHaveLength(1);
+    expect(valueIn(file, resources[0]!, property)).toEqual(expected);
   });
 
-  it('keeps every container private', () => {
-    const storage = readInfra('app/storage.bicep');
-    const containers = [...storage.matchAll(/resource \w+ 'containers' = \{/g)].map((match) =>
-      blockAfter(storage, match.index),
-    );
+  it('keeps every container private, and expires snapshots and replaced exports', () => {
+    const storage = files.get('app/storage.bicep')!;
+    const containers = resourcesOfType(storage, 'Microsoft.Storage/storageAccounts/blobServices/containers');
     expect(containers).toHaveLength(2);
-    for (const container of containers) expect(container).toMatch(/publicAccess: 'None'/);
+    for (const container of containers)
+      expect(valueIn(storage, container, 'properties.publicAccess')).toBe('None');
+    const policy = resourcesOfType(storage, 'Microsoft.Storage/storageAccounts/managementPolicies')[0]!;
+    const rules = valueIn(storage, policy, 'properties.policy.rules') as {
+      definition: { filters: { prefixMatch: string[] } };
+    }[];
+    expect(rules.map((rule) => rule.definition.filters.prefixMatch)).toEqual([
+      ['<exportContainer>/snapshots/'],
+      ['<exportContainer>/latest/'],
+    ]);
   });
 });
 
 describe('role assignments', () => {
-  const assignments = bicepFiles.flatMap((file) => {
-    const text = readInfra(file);
-    return roleAssignments(file, text).map((assignment) => ({ ...assignment, guids: guidVariables(text) }));
-  });
+  const assignments = () =>
+    [...files.values()].flatMap((file) =>
+      resourcesOfType(file, 'Microsoft.Authorization/roleAssignments').map((resource) => ({
+        file,
+        resource,
+      })),
+    );
+  const roleOf = (file: BicepFile, resource: BicepResource) => {
+    const definition = propertyAt(resource.body, 'properties.roleDefinitionId')!;
+    const roleVariable =
+      /'Microsoft\.Authorization\/roleDefinitions', (\w+)\)$/.exec(definition.text)?.[1] ?? '';
+    return { roleVariable, roleId: text(valueOf(file.vars.get(roleVariable)!, file)) };
+  };
 
   it('grant the function identity what it needs and nothing more', () => {
-    const granted = assignments.map((assignment) => {
-      const roleVariable =
-        /'Microsoft\.Authorization\/roleDefinitions', (\w+)\)/.exec(assignment.roleDefinitionId)?.[1] ?? '';
-      return KNOWN_ROLES[assignment.guids.get(roleVariable) ?? ''];
-    });
+    const granted = assignments().map(({ file, resource }) => KNOWN_ROLES[roleOf(file, resource).roleId]);
     expect(granted.sort()).toEqual(
       [
         'Key Vault Certificates Officer',
@@ -173,34 +286,33 @@ describe('role assignments', () => {
   });
 
   it('each uses a known built-in role and is named guid(scope, principal, role)', () => {
-    expect(assignments.length).toBeGreaterThan(0);
-    for (const assignment of assignments) {
-      const roleVariable = /'Microsoft\.Authorization\/roleDefinitions', (\w+)\)$/.exec(
-        assignment.roleDefinitionId,
-      )?.[1];
-      expect(roleVariable, `${assignment.file} ${assignment.symbol}`).toBeDefined();
-      expect(Object.keys(KNOWN_ROLES)).toContain(assignment.guids.get(roleVariable!));
-      expect(assignment.name).toMatch(
-        new RegExp(`^guid\\(${assignment.scope}\\.id, \\w+, ${roleVariable!}\\)$`),
+    expect(assignments().length).toBeGreaterThan(0);
+    for (const { file, resource } of assignments()) {
+      const { roleVariable, roleId } = roleOf(file, resource);
+      expect(Object.keys(KNOWN_ROLES), `${file.path} ${resource.symbol}`).toContain(roleId);
+      const scope = propertyAt(resource.body, 'scope')!.text;
+      expect(propertyAt(resource.body, 'name')!.text).toMatch(
+        new RegExp(`^guid\\(${scope}\\.id, \\w+, ${roleVariable}\\)$`),
       );
     }
   });
 });
 
 describe('modules and parameters', () => {
-  const main = readInfra('main.bicep');
-
   it('every module exists and gets exactly the parameters it declares, all required ones included', () => {
-    for (const call of moduleCalls(main)) {
-      const declared = paramsOf(readInfra(call.path));
+    for (const module of main.modules) {
+      const declared = files.get(module.path)!.params;
+      const passed = [...objectProperties(propertyAt(module.body, 'params')!).keys()];
       expect(
-        call.params.filter((name) => !declared.has(name)),
-        call.path,
+        passed.filter((name) => !declared.has(name)),
+        module.path,
       ).toEqual([]);
-      const required = [...declared].filter(([, param]) => !param.hasDefault).map(([name]) => name);
+      const required = [...declared]
+        .filter(([, param]) => param.defaultValue === undefined)
+        .map(([name]) => name);
       expect(
-        required.filter((name) => !call.params.includes(name)),
-        call.path,
+        required.filter((name) => !passed.includes(name)),
+        module.path,
       ).toEqual([]);
     }
   });
@@ -210,9 +322,10 @@ describe('modules and parameters', () => {
       .default as {
       parameters: Record<string, unknown>;
     };
-    const declared = paramsOf(main);
-    expect(Object.keys(parameters).filter((name) => !declared.has(name))).toEqual([]);
-    const required = [...declared].filter(([, param]) => !param.hasDefault).map(([name]) => name);
+    expect(Object.keys(parameters).filter((name) => !main.params.has(name))).toEqual([]);
+    const required = [...main.params]
+      .filter(([, param]) => param.defaultValue === undefined)
+      .map(([name]) => name);
     expect(required.filter((name) => !(name in parameters))).toEqual([]);
   });
 
@@ -224,7 +337,80 @@ describe('modules and parameters', () => {
       'AZURE_STORAGE_ACCOUNT_NAME',
       'EXPORT_CONTAINER',
     ]) {
-      expect(main).toMatch(new RegExp(`^output ${output} string = `, 'm'));
+      expect(main.outputs.has(output), output).toBe(true);
     }
+  });
+});
+
+/** Azure's naming rules for the resources the Bicep creates. */
+const NAME_RULES: { module: string; param: string; rule: RegExp; what: string }[] = [
+  {
+    module: 'functionApp',
+    param: 'name',
+    rule: /^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])$/,
+    what: 'function app: 2-60, letters, digits, hyphens, not at the ends',
+  },
+  {
+    module: 'functionApp',
+    param: 'planName',
+    rule: /^[a-zA-Z0-9-]{1,60}$/,
+    what: 'plan: 1-60 letters, digits, hyphens',
+  },
+  { module: 'identity', param: 'name', rule: /^[a-zA-Z0-9][a-zA-Z0-9_-]{2,127}$/, what: 'identity: 3-128' },
+  {
+    module: 'monitoring',
+    param: 'logAnalyticsName',
+    rule: /^[a-zA-Z0-9][a-zA-Z0-9-]{2,61}[a-zA-Z0-9]$/,
+    what: 'workspace: 4-63',
+  },
+  {
+    module: 'monitoring',
+    param: 'applicationInsightsName',
+    rule: /^[^%&\\?/]{1,259}[^%&\\?/. ]$/,
+    what: 'Application Insights: 1-260',
+  },
+  {
+    module: 'storage',
+    param: 'name',
+    rule: /^[a-z0-9]{3,24}$/,
+    what: 'storage: 3-24 lower-case letters and digits',
+  },
+  {
+    module: 'keyVault',
+    param: 'name',
+    rule: /^(?!.*--)[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/,
+    what: 'vault: 3-24, starts with a letter, no "--", not ending in "-"',
+  },
+];
+
+describe('resource names, for every environment name azd accepts ([a-zA-Z0-9-_.()], 1-64)', () => {
+  const names = [
+    'A',
+    'prod',
+    'my_env.1',
+    'Prod(EU)',
+    'entra-export-prod-20',
+    'abcdefghijklmnopqrs-',
+    '()',
+    'a--b__c..d',
+    '-leading',
+    'UPPER_CASE.env(2026)',
+    'x'.repeat(64),
+    'a-b-c-d-e-f-g-h-i-j-k-l-m-n-o-p-q-r-s-t-u-v-w-x-y-z-0-1-2-3-4-5',
+  ];
+
+  it.each(names)('%s gives valid names for every resource', (environmentName) => {
+    expect(environmentName).toMatch(/^[a-zA-Z0-9\-_.()]{1,64}$/);
+    for (const rule of NAME_RULES) {
+      const name = text(moduleParams(main, rule.module, { environmentName })[rule.param]);
+      expect(name, `${rule.what} (${environmentName} -> ${name})`).toMatch(rule.rule);
+    }
+  });
+
+  it('keeps names apart per environment and resource group (the token)', () => {
+    const vault = (environmentName: string) =>
+      text(moduleParams(main, 'keyVault', { environmentName })['name']);
+    expect(vault('prod')).not.toBe(vault('test'));
+    expect(vault('prod')).toMatch(/^kv-prod-[a-z0-9]{13}$/);
   });
 });
