@@ -60,6 +60,25 @@ export async function triggerFunction(target: TriggerTarget, functionName: strin
   }
 }
 
+/**
+ * Why a master key must not go to this target, if it must not: anything but https, except this
+ * machine (func start listens on http://localhost:7071).
+ */
+export function unsafeTarget(target: TriggerTarget): string | undefined {
+  if (target.masterKey === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(target.baseUrl);
+  } catch {
+    return `${target.baseUrl} is not a URL.`;
+  }
+  const local = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !local) {
+    return `Refusing to send the master key to ${url.origin}: only over https (or to this machine).`;
+  }
+  return undefined;
+}
+
 const run = promisify(execFile);
 
 /** Asks the Azure CLI for the app's host name and master key. */

@@ -2,13 +2,29 @@
 import { parseArgs } from 'node:util';
 
 import { FUNCTION_NAME } from '../src/functions/exportUsers.js';
-import { azureTarget, LOCAL_HOST_URL, type TriggerTarget, triggerFunction } from './adminTrigger.js';
+import {
+  azureTarget,
+  LOCAL_HOST_URL,
+  type TriggerTarget,
+  triggerFunction,
+  unsafeTarget,
+} from './adminTrigger.js';
+
+const KEY_VARIABLE = 'FUNCTIONS_MASTER_KEY';
 
 const USAGE = `Usage:
   npm run trigger -- --app <function-app> --resource-group <group>   host name and master key from the Azure CLI
-  npm run trigger -- --base-url https://<host> --key <master key>
+  npm run trigger -- --base-url https://<host>                       master key from ${KEY_VARIABLE}, or --key-stdin
   npm run trigger -- --local                                         func start on ${LOCAL_HOST_URL}, no key
-Options: --key overrides the master key; --base-url overrides the host; --function (default ${FUNCTION_NAME}).`;
+Options: --base-url overrides the host; --key-stdin reads the master key from standard input;
+--function (default ${FUNCTION_NAME}). The key is never taken as a flag: flags end up in shell
+history and in the process list.`;
+
+async function readStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += String(chunk);
+  return text.trim();
+}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -17,6 +33,7 @@ async function main(): Promise<number> {
       'resource-group': { type: 'string' },
       'base-url': { type: 'string' },
       key: { type: 'string' },
+      'key-stdin': { type: 'boolean', default: false },
       local: { type: 'boolean', default: false },
       function: { type: 'string', default: FUNCTION_NAME },
       help: { type: 'boolean', default: false },
@@ -26,16 +43,28 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  if (values.key !== undefined) {
+    console.error(
+      `--key is not accepted: a key on the command line ends up in shell history and the process list. Set ${KEY_VARIABLE}, or pipe it to --key-stdin.`,
+    );
+    return 2;
+  }
+  const givenKey = values['key-stdin'] ? await readStdin() : process.env[KEY_VARIABLE]?.trim() || undefined;
   let target: TriggerTarget;
   if (values.local) {
-    target = { baseUrl: values['base-url'] ?? LOCAL_HOST_URL, masterKey: values.key };
+    target = { baseUrl: values['base-url'] ?? LOCAL_HOST_URL, masterKey: givenKey };
   } else if (values.app !== undefined && values['resource-group'] !== undefined) {
-    const fromAzure = await azureTarget(values.app, values['resource-group'], values.key);
+    const fromAzure = await azureTarget(values.app, values['resource-group'], givenKey);
     target = { baseUrl: values['base-url'] ?? fromAzure.baseUrl, masterKey: fromAzure.masterKey };
-  } else if (values['base-url'] !== undefined && values.key !== undefined) {
-    target = { baseUrl: values['base-url'], masterKey: values.key };
+  } else if (values['base-url'] !== undefined && givenKey !== undefined) {
+    target = { baseUrl: values['base-url'], masterKey: givenKey };
   } else {
     console.error(USAGE);
+    return 2;
+  }
+  const unsafe = unsafeTarget(target);
+  if (unsafe !== undefined) {
+    console.error(unsafe);
     return 2;
   }
   const outcome = await triggerFunction(target, values.function);

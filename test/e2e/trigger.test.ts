@@ -76,3 +76,42 @@ it('--local sends no key, and a wrong --function name is a clear 404', async () 
   expect(run.output).toMatch(/404: .* has no function named "exportUser"/);
   expect(keys.at(-1)).toBeUndefined();
 });
+
+function triggerWith(args: string[], extraEnv: Record<string, string>, stdin?: string) {
+  return new Promise<{ status: number | null; output: string }>((resolve) => {
+    const child = spawn(process.execPath, [TRIGGER, ...args], { env: { ...env, ...extraEnv } });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('close', (status) => resolve({ status, output }));
+    child.stdin.end(stdin ?? '');
+  });
+}
+
+it('takes the master key from FUNCTIONS_MASTER_KEY or standard input, never from a flag', async () => {
+  const fromEnvironment = await triggerWith(['--base-url', baseUrl], {
+    FUNCTIONS_MASTER_KEY: 'key-from-env',
+  });
+  expect(fromEnvironment.status, fromEnvironment.output).toBe(0);
+  expect(keys.at(-1)).toBe('key-from-env');
+  const fromStdin = await triggerWith(['--base-url', baseUrl, '--key-stdin'], {}, 'key-from-stdin\n');
+  expect(fromStdin.status, fromStdin.output).toBe(0);
+  expect(keys.at(-1)).toBe('key-from-stdin');
+  const sent = keys.length;
+  const flag = await triggerWith(['--base-url', baseUrl, '--key', 'key-on-the-command-line'], {});
+  expect(flag.status).toBe(2);
+  expect(flag.output).toMatch(/--key is not accepted: .*FUNCTIONS_MASTER_KEY.*--key-stdin/);
+  expect(keys.length).toBe(sent);
+});
+
+it('refuses to send the key over plain http to another machine', async () => {
+  const sent = keys.length;
+  const run = await triggerWith(['--base-url', 'http://func-export.example.net'], {
+    FUNCTIONS_MASTER_KEY: 'k',
+  });
+  expect(run.status).toBe(2);
+  expect(run.output).toMatch(
+    /Refusing to send the master key to http:\/\/func-export\.example\.net: only over https/,
+  );
+  expect(keys.length).toBe(sent);
+});

@@ -171,6 +171,9 @@ describe('infra/scripts/register-app.sh', () => {
     expect(run.stdout + run.stderr).not.toContain(secret);
     expect(calls().join('\n')).not.toContain(secret);
     expect(run.stdout).toMatch(/GRAPH_CLIENT_SECRET_NAME=graph-client-secret\n$/);
+    // The deployment step names the same credential, in the one parameter the Bicep and azd take.
+    expect(run.stderr).toContain('graphCredential=secret:graph-client-secret');
+    expect(run.stderr).toContain('azd env set GRAPH_CREDENTIAL secret:graph-client-secret');
   });
 
   it('prints the consent URL when the caller is not an admin', () => {
