@@ -21,6 +21,8 @@ permission with admin consent, puts its credential in Key Vault, and prints the 
   --certificate-name NAME   Key Vault certificate name (default: graph-client-certificate)
   --secret-name NAME        Key Vault secret name (default: graph-client-secret)
   --secret-years N          client secret lifetime in years (default: 1)
+  --rotate                  with --credential secret: add a new client secret, store it as a new
+                            version of the Key Vault secret, then remove the app's previous ones
   -h, --help                this text
 
 Needs the Azure CLI, signed in (az login) as someone who may create app registrations, with
@@ -42,6 +44,8 @@ credential='certificate'
 certificate_name='graph-client-certificate'
 secret_name='graph-client-secret'
 secret_years='1'
+rotate=false
+readonly SECRET_DISPLAY_NAME='entra-user-export'
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -52,6 +56,7 @@ while [[ $# -gt 0 ]]; do
     --certificate-name) certificate_name="${2:-}"; shift 2 ;;
     --secret-name) secret_name="${2:-}"; shift 2 ;;
     --secret-years) secret_years="${2:-}"; shift 2 ;;
+    --rotate) rotate=true; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; fail "unknown argument: $1" ;;
   esac
@@ -60,6 +65,7 @@ done
 [[ -n "$vault" ]] || { usage >&2; fail '--vault is required'; }
 [[ "$credential" == certificate || "$credential" == secret ]] || fail "--credential must be certificate or secret, not '$credential'"
 [[ "$secret_years" =~ ^[1-9][0-9]*$ ]] || fail "--secret-years must be a whole number of years"
+[[ "$rotate" == false || "$credential" == secret ]] || fail '--rotate is for --credential secret (a Key Vault certificate renews itself)'
 command -v az >/dev/null || fail 'the Azure CLI (az) is not installed'
 
 work_dir=$(mktemp -d)
@@ -134,13 +140,39 @@ if [[ "$credential" == certificate ]]; then
   deploy_credential="certificate:$certificate_name"
 else
   if az keyvault secret show --vault-name "$vault" --name "$secret_name" --query id -o tsv >/dev/null 2>&1; then
-    say "secret '$secret_name' exists in $vault (to rotate, delete it and re-run)"
+    stored=true
   else
+    stored=false
+    # Soft delete and purge protection keep a deleted name: setting it would fail after the app
+    # secret was made. Say so before touching the app.
+    if az keyvault secret show-deleted --vault-name "$vault" --name "$secret_name" --query recoveryId -o tsv >/dev/null 2>&1; then
+      fail "secret '$secret_name' was deleted and soft delete keeps it: recover it (az keyvault secret recover --vault-name $vault --name $secret_name) and run again with --rotate, or choose another --secret-name"
+    fi
+  fi
+  if [[ "$stored" == true && "$rotate" == false ]]; then
+    say "secret '$secret_name' exists in $vault (to rotate it, run again with --rotate)"
+  else
+    previous=$(az ad app credential list --id "$app_id" --query "[?displayName=='$SECRET_DISPLAY_NAME'].keyId" -o tsv)
     # Straight from az into a private file and into Key Vault: never on a command line or a screen.
-    az ad app credential reset --id "$app_id" --append --display-name entra-user-export \
+    az ad app credential reset --id "$app_id" --append --display-name "$SECRET_DISPLAY_NAME" \
       --years "$secret_years" --query password -o tsv | tr -d '\r\n' >"$work_dir/secret"
-    az keyvault secret set --vault-name "$vault" --name "$secret_name" --file "$work_dir/secret" --encoding utf-8 --output none
-    say "created a client secret valid for $secret_years year(s) and stored it as '$secret_name' in $vault"
+    current=$(az ad app credential list --id "$app_id" --query "[?displayName=='$SECRET_DISPLAY_NAME'].keyId" -o tsv)
+    added=$(comm -13 <(sort <<<"$previous") <(sort <<<"$current") | grep . || true)
+    if ! az keyvault secret set --vault-name "$vault" --name "$secret_name" --file "$work_dir/secret" --encoding utf-8 --output none; then
+      # A secret the function cannot read is only a liability: take it off the app again.
+      while read -r key_id; do
+        [[ -n "$key_id" ]] && az ad app credential delete --id "$app_id" --key-id "$key_id"
+      done <<<"$added"
+      fail "could not store the new client secret as '$secret_name' in $vault; it was removed from the app again, and the previous one still works"
+    fi
+    say "created a client secret valid for $secret_years year(s) and stored it as a new version of '$secret_name' in $vault"
+    # Only now that Key Vault holds the new one: the function's next run reads it.
+    while read -r key_id; do
+      if [[ -n "$key_id" ]]; then
+        az ad app credential delete --id "$app_id" --key-id "$key_id"
+        say "removed the app's previous client secret $key_id"
+      fi
+    done <<<"$previous"
   fi
   setting_line="GRAPH_CLIENT_SECRET_NAME=$secret_name"
   deploy_credential="secret:$secret_name"

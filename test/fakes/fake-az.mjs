@@ -68,7 +68,7 @@ switch (command) {
       permissions: [],
       consented: false,
       certificates: [],
-      passwords: 0,
+      passwords: [],
     };
     out(appId);
     break;
@@ -122,23 +122,54 @@ switch (command) {
     break;
   }
   case 'ad app credential list':
-    out(app().certificates.join('\n'));
+    if (options['--cert'] === true) {
+      out(app().certificates.join('\n'));
+    } else {
+      // As the CLI: a JMESPath filter on displayName, the keyIds of the client secrets.
+      const match = /^\[\?displayName=='([^']*)'\]\.keyId$/.exec(options['--query'] ?? '');
+      if (!match) error(1, `fake az does not know the query ${options['--query']}`);
+      out(
+        app()
+          .passwords.filter((p) => p.displayName === match[1])
+          .map((p) => p.keyId)
+          .join('\n'),
+      );
+    }
     break;
   case 'ad app credential reset':
     if (options['--append'] !== true) error(1, 'the fake refuses to replace credentials: pass --append');
     if (options['--cert']) {
       app().certificates.push(readFileSync(options['--cert'].slice(1), 'utf8').split('\n')[1]);
     } else {
-      app().passwords += 1;
-      out(`fake~${randomBytes(16).toString('hex')}`);
+      const value = `fake~${randomBytes(16).toString('hex')}`;
+      app().passwords.push({ keyId: randomUUID(), displayName: options['--display-name'] ?? null, value });
+      out(value);
     }
     break;
+  case 'ad app credential delete': {
+    const before = app().passwords.length;
+    app().passwords = app().passwords.filter((p) => p.keyId !== options['--key-id']);
+    if (app().passwords.length === before) error(3, `No credential with key ID ${options['--key-id']}.`);
+    break;
+  }
   case 'keyvault secret show':
     if (!(options['--name'] in state.vault.secrets)) error(3, 'SecretNotFound');
     out(randomUUID());
     break;
+  case 'keyvault secret show-deleted':
+    if (!(state.vault.deletedSecrets ?? []).includes(options['--name'])) error(3, 'DeletedSecretNotFound');
+    out(`https://${state.vault.name}.vault.azure.net/deletedsecrets/${options['--name']}`);
+    break;
   case 'keyvault secret set':
+    // Soft delete with purge protection: a deleted name cannot be set again until recovered or purged.
+    if ((state.vault.deletedSecrets ?? []).includes(options['--name'])) {
+      error(1, `(Conflict) Secret ${options['--name']} is currently in a deleted but recoverable state.`);
+    }
+    if (process.env.FAKE_AZ_FAIL_SECRET_SET === '1')
+      error(1, '(Forbidden) Caller is not authorized to perform action.');
     state.vault.secrets[options['--name']] = readFileSync(options['--file'], 'utf8');
+    state.vault.secretVersions = state.vault.secretVersions ?? {};
+    state.vault.secretVersions[options['--name']] = (state.vault.secretVersions[options['--name']] ?? 0) + 1;
     break;
   case 'functionapp show':
     if (options['-n'] !== state.functionApp?.name)

@@ -20,13 +20,15 @@ interface FakeState {
       permissions: string[];
       consented: boolean;
       certificates: string[];
-      passwords: number;
+      passwords: { keyId: string; displayName: string | null; value: string }[];
     }
   >;
   vault: {
     name: string;
     certificates: Record<string, { thumbprint: string }>;
     secrets: Record<string, string>;
+    secretVersions?: Record<string, number>;
+    deletedSecrets?: string[];
   };
 }
 
@@ -68,7 +70,7 @@ function seedApp(displayName: string): string {
     permissions: [],
     consented: false,
     certificates: [],
-    passwords: 0,
+    passwords: [],
   };
   (current.apps[appId] as Record<string, unknown>)['appId'] = appId;
   writeFileSync(join(dir, 'state.json'), JSON.stringify(current));
@@ -107,7 +109,7 @@ describe('infra/scripts/register-app.sh', () => {
       certificates: [],
       consented: false,
       permissions: [],
-      passwords: 0,
+      passwords: [],
     });
     const created = Object.values(state().apps).find((app) => app.displayName === 'entra-user-export');
     expect(created).toMatchObject({ consented: true });
@@ -174,6 +176,64 @@ describe('infra/scripts/register-app.sh', () => {
     // The deployment step names the same credential, in the one parameter the Bicep and azd take.
     expect(run.stderr).toContain('graphCredential=secret:graph-client-secret');
     expect(run.stderr).toContain('azd env set GRAPH_CREDENTIAL secret:graph-client-secret');
+  });
+
+  describe('client secret rotation (--rotate)', () => {
+    const secretArgs = ['--vault', 'kv-export', '--credential', 'secret'];
+    const theApp = () => Object.values(state().apps)[0]!;
+
+    it('stores a new version in Key Vault first, then leaves the app exactly that one secret', () => {
+      expect(register(secretArgs).status).toBe(0);
+      const first = theApp().passwords[0]!;
+      const again = register(secretArgs);
+      expect(again.stderr).toMatch(/exists in kv-export \(to rotate it, run again with --rotate\)/);
+      expect(theApp().passwords).toEqual([first]);
+
+      const rotated = register([...secretArgs, '--rotate']);
+      expect(rotated.status, rotated.stderr).toBe(0);
+      const passwords = theApp().passwords;
+      expect(passwords).toHaveLength(1);
+      expect(passwords[0]!.keyId).not.toBe(first.keyId);
+      expect(state().vault.secrets['graph-client-secret']).toBe(passwords[0]!.value);
+      expect(state().vault.secretVersions?.['graph-client-secret']).toBe(2);
+      expect(rotated.stdout + rotated.stderr).not.toContain(passwords[0]!.value);
+      const order = calls().filter((call) => / (secret set|credential delete)\b/.test(call));
+      expect(order.map((call) => call.split(' ').slice(0, 4).join(' '))).toEqual([
+        'keyvault secret set --vault-name',
+        'keyvault secret set --vault-name',
+        'ad app credential delete',
+      ]);
+    });
+
+    it('takes a new app secret off the app again when Key Vault refuses it, so none is left orphaned', () => {
+      expect(register(secretArgs).status).toBe(0);
+      const first = theApp().passwords[0]!;
+      const failed = register([...secretArgs, '--rotate'], { FAKE_AZ_FAIL_SECRET_SET: '1' });
+      expect(failed.status).toBe(1);
+      expect(failed.stderr).toMatch(
+        /could not store the new client secret .* removed from the app again, and the previous one still works/,
+      );
+      expect(theApp().passwords).toEqual([first]);
+      expect(state().vault.secrets['graph-client-secret']).toBe(first.value);
+    });
+
+    it('says a soft-deleted secret name must be recovered, before it makes any app secret', () => {
+      const current = state();
+      current.vault.deletedSecrets = ['graph-client-secret'];
+      writeFileSync(join(dir, 'state.json'), JSON.stringify(current));
+      const run = register(secretArgs);
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(
+        /was deleted and soft delete keeps it: recover it \(az keyvault secret recover/,
+      );
+      expect(theApp().passwords).toEqual([]);
+    });
+
+    it('is for client secrets only', () => {
+      expect(register(['--vault', 'kv-export', '--rotate']).stderr).toMatch(
+        /--rotate is for --credential secret/,
+      );
+    });
   });
 
   it('prints the consent URL when the caller is not an admin', () => {
