@@ -57,6 +57,14 @@ param exportContainer string = 'entra-users'
 @description('Days a dated snapshot (and a replaced version of the latest export) is kept: the export is personal data.')
 param snapshotRetentionDays int = 30
 
+@description('E-mail address alerts go to (a failed run, no completed export in silenceHours); empty for none.')
+param alertEmail string = ''
+
+@minValue(2)
+@maxValue(48)
+@description('Hours without a completed export before the silence alert fires: 26 for the default daily schedule.')
+param silenceHours int = 26
+
 @description('Object ID of the person or pipeline deploying, given Key Vault Certificates Officer and Secrets Officer so the registration script can create the credential. Empty to skip.')
 param deployerPrincipalId string = ''
 
@@ -94,6 +102,18 @@ module monitoring 'app/monitoring.bicep' = {
     location: location
     tags: tags
     publisherPrincipalId: identity.outputs.principalId
+  }
+}
+
+module alerts 'app/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    namePrefix: '${environmentSlug}-${token}'
+    location: location
+    tags: tags
+    applicationInsightsId: monitoring.outputs.id
+    alertEmail: alertEmail
+    silenceHours: silenceHours
   }
 }
 

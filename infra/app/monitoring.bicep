@@ -42,3 +42,4 @@ resource publisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 
 output connectionString string = applicationInsights.properties.ConnectionString
 output name string = applicationInsights.name
+output id string = applicationInsights.id

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
+import { EXPORT_COMPLETED_EVENT } from '../../../src/azure/telemetry.js';
 import { loadConfig } from '../../../src/config.js';
+import { FUNCTION_NAME } from '../../../src/functions/exportUsers.js';
 import { type Deployment, SETTING_NAMES, SETTINGS } from '../../../src/settings.js';
 import {
   type BicepFile,
@@ -412,5 +414,50 @@ describe('resource names, for every environment name azd accepts ([a-zA-Z0-9-_.(
       text(moduleParams(main, 'keyVault', { environmentName })['name']);
     expect(vault('prod')).not.toBe(vault('test'));
     expect(vault('prod')).toMatch(/^kv-prod-[a-z0-9]{13}$/);
+  });
+});
+
+describe('alerts (app/alerts.bicep)', () => {
+  const rule = (file: BicepFile, suffix: string) =>
+    resourcesOfType(file, 'Microsoft.Insights/scheduledQueryRules').find((resource) =>
+      text(valueOf(propertyAt(resource.body, 'name')!, file)).endsWith(suffix),
+    )!;
+  const query = (file: BicepFile, resource: BicepResource) =>
+    (valueIn(file, resource, 'properties.criteria.allOf') as { query: string }[])[0]!.query;
+
+  it('fire on a failed run, on the exceptions the function reports, split by their stable errorCode', () => {
+    const alerts = files.get('app/alerts.bicep')!;
+    const failed = rule(alerts, '-export-failed');
+    expect(query(alerts, failed)).toContain(`tostring(customDimensions.operation) == "${FUNCTION_NAME}"`);
+    expect(query(alerts, failed)).toContain('customDimensions.errorCode');
+    expect(valueIn(alerts, failed, 'properties.scopes')).toEqual(['<applicationInsightsId>']);
+  });
+
+  it('fire when no completed export was recorded for longer than the schedule allows (26 h by default)', () => {
+    const alerts = files.get('app/alerts.bicep')!;
+    const silent = rule(alerts, '-export-silent');
+    expect(query(alerts, silent)).toBe(`customEvents | where name == "${EXPORT_COMPLETED_EVENT}"`);
+    expect(valueIn(alerts, silent, 'properties.criteria.allOf')).toMatchObject([
+      { operator: 'LessThan', threshold: 1 },
+    ]);
+    const passed = moduleParams(main, 'alerts', { environmentName: 'prod' });
+    expect(passed).toMatchObject({
+      silenceHours: 26,
+      alertEmail: '',
+      applicationInsightsId: '<monitoring>.outputs.id',
+    });
+    expect(valueOf(propertyAt(silent.body, 'properties.windowSize')!, alerts, { silenceHours: 26 })).toBe(
+      'PT26H',
+    );
+  });
+
+  it('e-mail the address given, through an action group that exists only when there is one', () => {
+    const alerts = files.get('app/alerts.bicep')!;
+    const [group] = resourcesOfType(alerts, 'Microsoft.Insights/actionGroups');
+    expect(group!.condition?.text).toBe('(!empty(alertEmail))');
+    expect(valueIn(alerts, group!, 'properties.emailReceivers')).toMatchObject([
+      { emailAddress: '<alertEmail>' },
+    ]);
+    expect(valueOf(alerts.vars.get('actionGroups')!, alerts, { alertEmail: '' })).toEqual([]);
   });
 });

@@ -1,0 +1,82 @@
+// Alerts on the export's own telemetry: a run that failed, and no successful run for longer than
+// the schedule allows. An e-mail receiver is added when alertEmail is given; the rules fire
+// (and show in the portal) either way.
+param namePrefix string
+param location string
+param tags object
+@description('Application Insights component the function reports to.')
+param applicationInsightsId string
+@description('Where alerts are e-mailed; empty for none.')
+param alertEmail string
+@description('Hours without a completed export before the silence alert fires (a daily schedule: 26).')
+param silenceHours int
+
+resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(alertEmail)) {
+  name: 'ag-${namePrefix}'
+  location: 'global'
+  tags: tags
+  properties: {
+    groupShortName: 'entraexport'
+    enabled: true
+    emailReceivers: [{ name: 'export-owner', emailAddress: alertEmail, useCommonAlertSchema: true }]
+  }
+}
+
+var actionGroups = empty(alertEmail) ? [] : [actionGroup.id]
+
+// Every failure carries a stable errorCode (README, Reliability), shown in the alert's dimensions.
+resource exportFailed 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: 'alert-${namePrefix}-export-failed'
+  location: location
+  tags: tags
+  properties: {
+    displayName: 'Entra user export: a run failed'
+    description: 'An exportUsers run failed and published nothing; the last export stays. The errorCode dimension says why.'
+    severity: 2
+    enabled: true
+    scopes: [applicationInsightsId]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: 'exceptions | where tostring(customDimensions.operation) == "exportUsers" | extend errorCode = tostring(customDimensions.errorCode)'
+          timeAggregation: 'Count'
+          dimensions: [{ name: 'errorCode', operator: 'Include', values: ['*'] }]
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 }
+        }
+      ]
+    }
+    actions: { actionGroups: actionGroups }
+  }
+}
+
+// Silence is the failure no exception reports: the timer did not fire, or runs were killed.
+resource exportSilent 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: 'alert-${namePrefix}-export-silent'
+  location: location
+  tags: tags
+  properties: {
+    displayName: 'Entra user export: no completed export'
+    description: 'No EntraUserExportCompleted event for longer than the schedule allows.'
+    severity: 1
+    enabled: true
+    scopes: [applicationInsightsId]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT${silenceHours}H'
+    criteria: {
+      allOf: [
+        {
+          query: 'customEvents | where name == "EntraUserExportCompleted"'
+          timeAggregation: 'Count'
+          operator: 'LessThan'
+          threshold: 1
+          failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 }
+        }
+      ]
+    }
+    actions: { actionGroups: actionGroups }
+  }
+}
