@@ -8,11 +8,21 @@ export interface VaultEntry {
   value: string;
   contentType?: string;
   enabled?: boolean;
+  /** When the entry stops being valid (a certificate's notAfter), epoch seconds. */
+  expires?: number;
 }
+
+type StoredVersion = VaultEntry & { version: string; created: number };
 
 /** One Key Vault: secrets, and certificates' private keys as Key Vault serves them through /secrets. */
 export class SandboxKeyVault {
-  readonly entries = new Map<string, VaultEntry & { version: string; created: number }>();
+  /** Each name's versions, oldest first; the newest is what a read without a version returns. */
+  readonly versions = new Map<string, StoredVersion[]>();
+
+  /** The newest version of each entry. */
+  get entries(): Map<string, StoredVersion> {
+    return new Map([...this.versions].map(([name, list]) => [name, list.at(-1)!]));
+  }
   readonly requests: string[] = [];
 
   constructor(
@@ -24,12 +34,15 @@ export class SandboxKeyVault {
     return `https://${this.host}`;
   }
 
-  set(name: string, entry: VaultEntry): void {
-    this.entries.set(name, {
-      ...entry,
-      version: randomBytes(16).toString('hex'),
-      created: Math.floor(Date.now() / 1000),
-    });
+  /** Adds a new version, as `az keyvault secret set` and a certificate renewal do. */
+  set(name: string, entry: VaultEntry): string {
+    const version = randomBytes(16).toString('hex');
+    const list = this.versions.get(name) ?? [];
+    // Created times increase with each version, even within one second.
+    const created = Math.max(Math.floor(Date.now() / 1000), (list.at(-1)?.created ?? 0) + 1);
+    list.push({ ...entry, version, created });
+    this.versions.set(name, list);
+    return version;
   }
 
   handle(request: IncomingMessage, response: ServerResponse): void {
@@ -58,6 +71,7 @@ export class SandboxKeyVault {
     }
     const app = this.tenant.apps.get(String(check.claims['appid']));
     const match = /^\/secrets\/([^/]+)\/?([^/]*)$/.exec(url.pathname);
+    const listing = match?.[2] === 'versions';
     if (request.method !== 'GET' || !match) {
       sendJson(response, 400, {
         error: { code: 'BadParameter', message: 'Unsupported operation in the sandbox vault.' },
@@ -75,7 +89,19 @@ export class SandboxKeyVault {
       return;
     }
     const name = decodeURIComponent(match[1]!);
-    const entry = this.entries.get(name);
+    const all = this.versions.get(name) ?? [];
+    if (listing && all.length > 0) {
+      sendJson(response, 200, {
+        value: all.map((version) => ({
+          id: `${this.url}/secrets/${name}/${version.version}`,
+          contentType: version.contentType,
+          attributes: this.attributes(version),
+        })),
+      });
+      return;
+    }
+    const wanted = match[2] ? decodeURIComponent(match[2]) : undefined;
+    const entry = wanted === undefined ? all.at(-1) : all.find((version) => version.version === wanted);
     if (!entry) {
       sendJson(response, 404, {
         error: {
@@ -99,15 +125,20 @@ export class SandboxKeyVault {
       value: entry.value,
       contentType: entry.contentType,
       id: `${this.url}/secrets/${name}/${entry.version}`,
-      attributes: {
-        enabled: true,
-        created: entry.created,
-        updated: entry.created,
-        recoveryLevel: 'Recoverable+Purgeable',
-      },
+      attributes: this.attributes(entry),
       ...(entry.contentType?.startsWith('application/x-')
         ? { kid: `${this.url}/keys/${name}/${entry.version}`, managed: true }
         : {}),
     });
+  }
+
+  private attributes(entry: StoredVersion) {
+    return {
+      enabled: entry.enabled !== false,
+      created: entry.created,
+      updated: entry.created,
+      ...(entry.expires === undefined ? {} : { exp: entry.expires }),
+      recoveryLevel: 'Recoverable+Purgeable',
+    };
   }
 }

@@ -80,3 +80,32 @@ resource exportSilent 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview
     actions: { actionGroups: actionGroups }
   }
 }
+
+// A renewed Key Vault certificate the app does not know yet: runs still succeed with the earlier
+// version, for as long as it lasts. Fires on the first such run, weeks before sign-in would fail.
+resource credentialWarning 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: 'alert-${namePrefix}-credential-warning'
+  location: location
+  tags: tags
+  properties: {
+    displayName: 'Entra user export: register the renewed certificate'
+    description: 'A run signed in with an earlier certificate version: the newest one is not registered on the app registration. Run infra/scripts/register-app.sh before the earlier one expires.'
+    severity: 2
+    enabled: true
+    scopes: [applicationInsightsId]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'customEvents | where name == "EntraUserExportCompleted" and isnotempty(tostring(customDimensions.credentialWarning))'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 }
+        }
+      ]
+    }
+    actions: { actionGroups: actionGroups }
+  }
+}

@@ -1,29 +1,66 @@
 import { ClientCertificateCredential, ClientSecretCredential, type TokenCredential } from '@azure/identity';
-import type { KeyVaultSecret } from '@azure/keyvault-secrets';
+import type { KeyVaultSecret, SecretProperties } from '@azure/keyvault-secrets';
 
 import { describeCredential, type ExportConfig } from '../config.js';
 import { ExportError } from '../errors.js';
 import { certificatePemFromKeyVault } from './certificatePem.js';
 import { explainKeyVaultError } from './serviceErrors.js';
 
-/** The one Key Vault call the export makes. */
+/** The Key Vault calls the export makes. */
 export interface SecretReader {
-  getSecret(name: string): Promise<Pick<KeyVaultSecret, 'value' | 'properties'>>;
+  getSecret(
+    name: string,
+    options?: { version?: string },
+  ): Promise<Pick<KeyVaultSecret, 'value' | 'properties'>>;
+  /** Every version of a secret (a certificate's renewals are versions of its secret). */
+  listPropertiesOfSecretVersions?(name: string): AsyncIterable<SecretProperties>;
+}
+
+/** An Entra ID credential built from one version of the Key Vault entry. */
+export interface GraphCredential {
+  credential: TokenCredential;
+  version: string | undefined;
 }
 
 /**
- * Reads the app registration's credential from Key Vault and returns the Entra ID credential
- * that gets Graph tokens with it.
+ * The versions of a certificate to try when its newest version is not registered on the app:
+ * every other enabled one that is valid now, newest first.
+ */
+export function earlierCertificateVersions(
+  versions: readonly Pick<
+    SecretProperties,
+    'version' | 'enabled' | 'createdOn' | 'expiresOn' | 'notBefore'
+  >[],
+  newest: string | undefined,
+  now: Date,
+): string[] {
+  return versions
+    .filter(
+      (version) =>
+        version.version !== undefined &&
+        version.version !== newest &&
+        version.enabled !== false &&
+        (version.expiresOn === undefined || version.expiresOn.getTime() > now.getTime()) &&
+        (version.notBefore === undefined || version.notBefore.getTime() <= now.getTime()),
+    )
+    .sort((a, b) => (b.createdOn?.getTime() ?? 0) - (a.createdOn?.getTime() ?? 0))
+    .map((version) => version.version!);
+}
+
+/**
+ * Reads the app registration's credential from Key Vault (its newest version, or the one named)
+ * and returns the Entra ID credential that gets Graph tokens with it.
  */
 export async function readGraphCredential(
   config: ExportConfig,
   vault: SecretReader,
-): Promise<TokenCredential> {
+  version?: string,
+): Promise<GraphCredential> {
   const source = config.graphCredential;
   const name = source.name;
   let secret;
   try {
-    secret = await vault.getSecret(name);
+    secret = await vault.getSecret(name, version === undefined ? undefined : { version });
   } catch (error) {
     throw explainKeyVaultError(error, config);
   }
@@ -38,9 +75,16 @@ export async function readGraphCredential(
     });
   }
   const options = { authorityHost: config.authorityHost };
+  const read = secret.properties.version;
   if (source.kind === 'secret') {
-    return new ClientSecretCredential(config.tenantId, config.clientId, value, options);
+    return {
+      credential: new ClientSecretCredential(config.tenantId, config.clientId, value, options),
+      version: read,
+    };
   }
   const certificate = certificatePemFromKeyVault(value, secret.properties.contentType, name);
-  return new ClientCertificateCredential(config.tenantId, config.clientId, { certificate }, options);
+  return {
+    credential: new ClientCertificateCredential(config.tenantId, config.clientId, { certificate }, options),
+    version: read,
+  };
 }

@@ -73,6 +73,7 @@ export function completedEvent(manifest: ExportManifest) {
       guardDecision: guard.decision,
       guardLimit: guard.limit,
       notes: listing.notes.join(' | '),
+      ...(manifest.credentialWarning === null ? {} : { credentialWarning: manifest.credentialWarning }),
     },
     measurements,
   };

@@ -25,6 +25,8 @@ export interface ExportManifest {
   listing: ListingSummary;
   /** What the publication guard decided, against the export this one replaced. */
   guard: GuardDecision;
+  /** Set when the run signed in with an earlier certificate version: what must be registered, by when. */
+  credentialWarning: string | null;
   durationMs: number;
 }
 
@@ -37,6 +39,7 @@ export interface RunFacts {
   output: Omit<CollectedOutput, 'content'>;
   listing: ListingSummary;
   guard: GuardDecision;
+  credentialWarning: string | null;
 }
 
 export function buildManifest(config: ExportConfig, run: RunFacts): ExportManifest {
@@ -59,6 +62,7 @@ export function buildManifest(config: ExportConfig, run: RunFacts): ExportManife
     retries: run.listing.retries.throttled + run.listing.retries.transient,
     listing: run.listing,
     guard: run.guard,
+    credentialWarning: run.credentialWarning,
     durationMs: run.finishedAt.getTime() - run.startedAt.getTime(),
   };
 }

@@ -20,6 +20,8 @@ export interface ListingOptions {
 export interface UserDirectory {
   /** Hands each page to `onPage` as it arrives and resolves with how the listing went. */
   listUsers(onPage: PageHandler, options?: ListingOptions): Promise<ListingSummary>;
+  /** Signed in, but with something an admin must fix before it stops working (a renewed certificate). */
+  credentialWarning?: string;
 }
 
 export interface ListingSummary {
@@ -36,6 +38,7 @@ export interface ListingSummary {
 
 export interface RunLog {
   info(message: string): void;
+  warn(message: string): void;
 }
 
 export interface RunExportDependencies {
@@ -61,6 +64,7 @@ export async function runExport(config: ExportConfig, deps: RunExportDependencie
   deps.log.info(describeSettings(config));
 
   const directory = await deps.connect();
+  if (directory.credentialWarning !== undefined) deps.log.warn(`Warning: ${directory.credentialWarning}`);
   const listed = await listCompletely(config, directory, startedAt, deps);
   const { listing, userCount, pages, contentType, collected, content } = listed;
   reportListing(listing, userCount, deps.log);
@@ -81,6 +85,7 @@ export async function runExport(config: ExportConfig, deps: RunExportDependencie
     output: collected,
     listing,
     guard,
+    credentialWarning: directory.credentialWarning ?? null,
   });
   deps.log.info(
     `Exported ${userCount} users in ${pages} pages (${manifest.retries} retries) to ${manifest.blobName}: ` +

@@ -65,7 +65,7 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
         connect: () => deps.connect(config),
         previousExport: readPreviousExport(context.extraInputs.get(previousManifest)),
         now: () => deps.now(),
-        log: { info: (message) => context.log(message) },
+        log: { info: (message) => context.log(message), warn: (message) => context.warn(message) },
       });
       const manifest = manifestBytes(result.manifest);
       context.extraOutputs.set(outputs.latestUsers, result.users);

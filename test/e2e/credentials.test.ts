@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { certificatePemFromKeyVault } from '../../src/azure/certificatePem.js';
+import { EXPORT_COMPLETED_EVENT } from '../../src/azure/telemetry.js';
 import { DEFAULT_SELECT } from '../../src/settings.js';
+import { createAppCertificate } from '../../sandbox/certificates.js';
 import { CERTIFICATE_NAME, PEM_CERTIFICATE_NAME, SECRET_NAME } from '../../sandbox/sandbox.js';
 import { type Environment, expectedUsers, startEnvironment } from './harness.js';
 
@@ -31,5 +34,67 @@ describe('signing in with the credential from Key Vault', () => {
       { clientId: env.sandbox.exportApp.clientId, audience: env.sandbox.origin },
     ]);
     expect(run.stdout).toContain('Export complete: 1500 users, 2 pages, 0 retries');
+  });
+});
+
+describe('a Key Vault certificate that renewed itself (a new version the app does not know)', () => {
+  const renewedName = 'renewing-certificate';
+  const manifest = async () =>
+    JSON.parse(
+      (await env.container.getBlobClient('latest/manifest.json').downloadToBuffer()).toString('utf8'),
+    ) as { credentialWarning: string | null; userCount: number };
+
+  it('keeps exporting with the earlier version, and warns in the log, the manifest and telemetry', async () => {
+    const { vault, exportAppCertificate } = env.sandbox;
+    const expires = Math.floor(Date.now() / 1000) + 30 * 86_400;
+    vault.set(renewedName, {
+      value: exportAppCertificate.pkcs12Base64,
+      contentType: 'application/x-pkcs12',
+      expires,
+    });
+    const renewed = createAppCertificate('CN=entra-user-export sandbox (renewed)');
+    const newest = vault.set(renewedName, {
+      value: renewed.pkcs12Base64,
+      contentType: 'application/x-pkcs12',
+    });
+    const run = await env.runExport({ GRAPH_CLIENT_CERTIFICATE_NAME: renewedName });
+    expect(run.exitCode, run.output).toBe(0);
+    expect(run.output).toMatch(
+      new RegExp(
+        `Warning: The newest version \\(${newest}\\) of the certificate "${renewedName}" is not registered on app .* \\(AADSTS700027\\); signed in with the earlier version [0-9a-f]{32}, valid until ${new Date(expires * 1000).toISOString().replace(/\./g, '\\.')}`,
+      ),
+    );
+    expect((await manifest()).credentialWarning).toMatch(
+      /register-app\.sh --vault <vault> registers every current version/,
+    );
+    const event = env.sandbox.appInsights.events(EXPORT_COMPLETED_EVENT).at(-1)!;
+    expect((event['properties'] as Record<string, string>)['credentialWarning']).toMatch(/AADSTS700027/);
+  });
+
+  it('signs in with the new version, without a warning, once it is registered', async () => {
+    const newest = env.sandbox.vault.versions.get(renewedName)!.at(-1)!;
+    // Registering the new version: its public certificate on the app (register-app.sh's job).
+    const pem = certificatePemFromKeyVault(newest.value, 'application/x-pkcs12', renewedName);
+    env.sandbox.exportApp.certificates.push(pem.slice(pem.indexOf('-----BEGIN CERTIFICATE-----')));
+    const run = await env.runExport({ GRAPH_CLIENT_CERTIFICATE_NAME: renewedName });
+    expect(run.exitCode, run.output).toBe(0);
+    expect(run.output).not.toMatch(/Warning:/);
+    expect((await manifest()).credentialWarning).toBeNull();
+  });
+
+  it('fails with AADSTS700027 when no valid earlier version is registered either', async () => {
+    const lonely = createAppCertificate('CN=never registered');
+    env.sandbox.vault.set('lonely-certificate', {
+      value: lonely.pkcs12Base64,
+      contentType: 'application/x-pkcs12',
+      expires: 1,
+    });
+    env.sandbox.vault.set('lonely-certificate', {
+      value: createAppCertificate('CN=also new').pkcs12Base64,
+      contentType: 'application/x-pkcs12',
+    });
+    const run = await env.runExport({ GRAPH_CLIENT_CERTIFICATE_NAME: 'lonely-certificate' });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(/Export failed \(CredentialRejected\).*AADSTS700027/);
   });
 });

@@ -1,7 +1,11 @@
 import { ClientCertificateCredential, ClientSecretCredential } from '@azure/identity';
 import { describe, expect, it } from 'vitest';
 
-import { readGraphCredential, type SecretReader } from '../../../src/azure/keyVaultCredential.js';
+import {
+  earlierCertificateVersions,
+  readGraphCredential,
+  type SecretReader,
+} from '../../../src/azure/keyVaultCredential.js';
 import { loadConfig } from '../../../src/config.js';
 import { ExportError } from '../../../src/errors.js';
 import { createAppCertificate } from '../../../sandbox/certificates.js';
@@ -32,7 +36,7 @@ function vault(
 describe('readGraphCredential', () => {
   it('a client secret name gives a ClientSecretCredential', async () => {
     const secrets = vault({ 'graph-client-secret': { value: 'the-secret' } });
-    const credential = await readGraphCredential(loadConfig(validEnv()), secrets);
+    const { credential } = await readGraphCredential(loadConfig(validEnv()), secrets);
     expect(credential).toBeInstanceOf(ClientSecretCredential);
     expect(secrets.read).toEqual(['graph-client-secret']);
   });
@@ -42,7 +46,7 @@ describe('readGraphCredential', () => {
     const config = loadConfig(
       validEnv({ GRAPH_CLIENT_SECRET_NAME: undefined, GRAPH_CLIENT_CERTIFICATE_NAME: 'graph-cert' }),
     );
-    const credential = await readGraphCredential(
+    const { credential } = await readGraphCredential(
       config,
       vault({ 'graph-cert': { value: app.pkcs12Base64, contentType: 'application/x-pkcs12' } }),
     );
@@ -63,5 +67,31 @@ describe('readGraphCredential', () => {
     expect((error as Error).message).toMatch(
       /^The client secret "graph-client-secret" in https:\/\/kv-test.vault.azure.net is empty\. Store the client secret.s Value/,
     );
+  });
+});
+
+describe('earlierCertificateVersions', () => {
+  const now = new Date('2026-11-25T02:00:00Z');
+  const at = (iso: string) => new Date(iso);
+  it('tries every other enabled version valid now, newest first', () => {
+    expect(
+      earlierCertificateVersions(
+        [
+          { version: 'v1', createdOn: at('2025-01-01T00:00:00Z'), expiresOn: at('2026-01-01T00:00:00Z') },
+          { version: 'v2', createdOn: at('2025-12-01T00:00:00Z'), expiresOn: at('2026-12-20T00:00:00Z') },
+          {
+            version: 'v3',
+            createdOn: at('2026-10-01T00:00:00Z'),
+            expiresOn: at('2027-12-20T00:00:00Z'),
+            enabled: false,
+          },
+          { version: 'v4', createdOn: at('2026-11-01T00:00:00Z'), expiresOn: at('2027-11-01T00:00:00Z') },
+          { version: 'v5', createdOn: at('2026-11-20T00:00:00Z'), notBefore: at('2026-12-01T00:00:00Z') },
+          { version: 'v6', createdOn: at('2026-11-24T00:00:00Z') },
+        ],
+        'v6',
+        now,
+      ),
+    ).toEqual(['v4', 'v2']);
   });
 });

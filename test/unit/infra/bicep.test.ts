@@ -451,6 +451,13 @@ describe('alerts (app/alerts.bicep)', () => {
     );
   });
 
+  it('fire when a run had to sign in with an earlier certificate version (the renewed one is not registered)', () => {
+    const alerts = files.get('app/alerts.bicep')!;
+    expect(query(alerts, rule(alerts, '-credential-warning'))).toBe(
+      `customEvents | where name == "${EXPORT_COMPLETED_EVENT}" and isnotempty(tostring(customDimensions.credentialWarning))`,
+    );
+  });
+
   it('e-mail the address given, through an action group that exists only when there is one', () => {
     const alerts = files.get('app/alerts.bicep')!;
     const [group] = resourcesOfType(alerts, 'Microsoft.Insights/actionGroups');
