@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 
 import { describe, expect, it } from 'vitest';
 
@@ -7,6 +7,7 @@ import { ConfigError, ExportError, redact, redactedError, toError } from '../../
 const privateKeyPem = generateKeyPairSync('rsa', { modulusLength: 1024 })
   .privateKey.export({ type: 'pkcs8', format: 'pem' })
   .toString();
+const accountKey = randomBytes(64).toString('base64');
 const jwt = `eyJhbGciOiJSUzI1NiJ9.${Buffer.from('{"aud":"graph"}').toString('base64url')}.c2lnbmF0dXJlLXNpZ25hdHVyZQ`;
 
 describe('toError', () => {
@@ -41,7 +42,7 @@ describe('redact: the one rule for text that may carry a credential', () => {
     ['a Bearer header', 'Authorization: Bearer abc.def-ghi', 'Authorization: Bearer [redacted]'],
     [
       'a storage connection string',
-      'DefaultEndpointsProtocol=https;AccountName=st;AccountKey=bWFkZSB1cA==;EndpointSuffix=core.windows.net',
+      `DefaultEndpointsProtocol=https;AccountName=st;AccountKey=${accountKey};EndpointSuffix=core.windows.net`,
       'DefaultEndpointsProtocol=https;AccountName=st;AccountKey=[redacted];EndpointSuffix=core.windows.net',
     ],
     [
