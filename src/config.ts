@@ -8,6 +8,7 @@ import {
   type SettingName,
   type SettingValue,
   settingOrDefault,
+  SETTINGS,
   type ShrinkLimit,
 } from './settings.js';
 import { resolveStorageConnection, STORAGE_CONNECTION } from './storageConnection.js';
@@ -46,24 +47,19 @@ export interface ExportConfig {
  */
 export function loadConfig(env: Env): ExportConfig {
   const problems: string[] = [];
-  function read<N extends SettingName>(name: N): SettingValue<N> | undefined {
+  function read<N extends SettingName>(name: N, required = false): SettingValue<N> | undefined {
     const reading = readSetting(env, name);
     if (reading.state === 'invalid') problems.push(reading.problem);
+    if (reading.state === 'unset' && required) {
+      problems.push(`${name} is missing: set it to ${SETTINGS[name].missing ?? SETTINGS[name].description}.`);
+    }
     return reading.state === 'set' || reading.state === 'default' ? reading.value : undefined;
-  }
-  function required<N extends SettingName>(name: N, what: string): SettingValue<N> | undefined {
-    const reading = readSetting(env, name);
-    if (reading.state === 'unset') problems.push(`${name} is missing: set it to ${what}.`);
-    return read(name);
   }
 
   const config = {
-    keyVaultUrl: required(
-      'KEY_VAULT_URL',
-      "the vault's URL, such as https://kv-entra-export.vault.azure.net",
-    ),
-    tenantId: required('GRAPH_TENANT_ID', 'the directory (tenant) ID of the app registration'),
-    clientId: required('GRAPH_CLIENT_ID', 'the application (client) ID of the app registration'),
+    keyVaultUrl: read('KEY_VAULT_URL', true),
+    tenantId: read('GRAPH_TENANT_ID', true),
+    clientId: read('GRAPH_CLIENT_ID', true),
     graphCredential: readGraphCredential(env, problems),
     graphEndpoint: read('GRAPH_ENDPOINT'),
     authorityHost: read('GRAPH_AUTHORITY_HOST'),

@@ -20,19 +20,27 @@ export function blobServiceFor(env: Env, connection: string): BlobServiceClient 
   );
 }
 
-/** Reads a blob as a blob input binding does: undefined (null to the function) when it is not there. */
-export function createBlobReader(env: Env) {
+/** The container and blob name a binding path (`container/name`) points at, one client per connection. */
+function createBlobLocator(env: Env) {
   const services = new Map<string, BlobServiceClient>();
-  return async function readBindingBlob(connection: string, path: string): Promise<Buffer | undefined> {
+  return (connection: string, path: string) => {
     let service = services.get(connection);
     if (service === undefined) {
       service = blobServiceFor(env, connection);
       services.set(connection, service);
     }
     const slash = path.indexOf('/');
-    const blob = service.getContainerClient(path.slice(0, slash)).getBlobClient(path.slice(slash + 1));
+    return { container: service.getContainerClient(path.slice(0, slash)), name: path.slice(slash + 1) };
+  };
+}
+
+/** Reads a blob as a blob input binding does: undefined (null to the function) when it is not there. */
+export function createBlobReader(env: Env) {
+  const locate = createBlobLocator(env);
+  return async function readBindingBlob(connection: string, path: string): Promise<Buffer | undefined> {
+    const { container, name } = locate(connection, path);
     try {
-      return await blob.downloadToBuffer();
+      return await container.getBlobClient(name).downloadToBuffer();
     } catch (error) {
       if ((error as { statusCode?: unknown }).statusCode === 404) return undefined;
       throw error;
@@ -42,19 +50,13 @@ export function createBlobReader(env: Env) {
 
 /** Writes a blob as a blob output binding does: the container created if missing, the blob replaced. */
 export function createBlobWriter(env: Env) {
-  const services = new Map<string, BlobServiceClient>();
+  const locate = createBlobLocator(env);
   return async function writeBindingBlob(connection: string, path: string, content: Buffer): Promise<void> {
-    let service = services.get(connection);
-    if (service === undefined) {
-      service = blobServiceFor(env, connection);
-      services.set(connection, service);
-    }
-    const slash = path.indexOf('/');
-    const container = service.getContainerClient(path.slice(0, slash));
+    const { container, name } = locate(connection, path);
     await container.createIfNotExists();
     // The host stores what the worker handed over, with no content type of its own.
     await container
-      .getBlockBlobClient(path.slice(slash + 1))
+      .getBlockBlobClient(name)
       .uploadData(content, { blobHTTPHeaders: { blobContentType: 'application/octet-stream' } });
   };
 }
