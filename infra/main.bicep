@@ -47,6 +47,10 @@ param exportCompress string = 'none'
 @description('Partitions of the directory listed at once; 1 keeps one nextLink chain. See the README\'s Performance section.')
 param exportParallelism int = 1
 
+@allowed([512, 2048, 4096])
+@description('Memory of each Flex Consumption instance. 4096 holds a 1M-user uncompressed JSON export with the copies the Functions host keeps; 2048 holds about 590k (or 3M+ with gzip). See the README\'s Performance section.')
+param instanceMemoryMB int = 4096
+
 @description('Publication guard: how far the user count may fall from the last export (500 users or 10%) before a run refuses to replace latest/. See the README\'s Reliability section.')
 param exportShrinkLimit string = '10%'
 
@@ -54,7 +58,7 @@ param exportShrinkLimit string = '10%'
 param exportContainer string = 'entra-users'
 
 @minValue(1)
-@description('Days a dated snapshot (and a replaced version of the latest export) is kept: the export is personal data.')
+@description('Days an earlier export (a replaced blob version under latest/) is kept: the export is personal data.')
 param snapshotRetentionDays int = 30
 
 @description('E-mail address alerts go to (a failed run, no completed export in silenceHours); empty for none.')
@@ -168,6 +172,7 @@ module functionApp 'app/functionApp.bicep' = {
     exportCompress: exportCompress
     exportContainer: exportContainer
     exportParallelism: exportParallelism
+    instanceMemoryMB: instanceMemoryMB
     exportShrinkLimit: exportShrinkLimit
   }
 }

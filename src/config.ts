@@ -36,6 +36,8 @@ export interface ExportConfig {
   container: string;
   /** Partitions listed at once; 1 lists the directory on one nextLink chain. */
   parallelism: number;
+  /** The instance's memory, for the warning when an export grows near it. */
+  instanceMemoryMB: number;
   shrinkLimit: ShrinkLimit;
   /** Until when a drop beyond the limit is accepted. */
   acceptShrinkUntil: Date | undefined;
@@ -70,6 +72,7 @@ export function loadConfig(env: Env): ExportConfig {
     compression: read('EXPORT_COMPRESS'),
     container: read('EXPORT_CONTAINER'),
     parallelism: read('EXPORT_PARALLELISM'),
+    instanceMemoryMB: read('EXPORT_INSTANCE_MEMORY_MB'),
     shrinkLimit: read('EXPORT_SHRINK_LIMIT'),
     acceptShrinkUntil: read('EXPORT_ACCEPT_SHRINK_UNTIL'),
   };

@@ -218,6 +218,18 @@ function parseParallelism(text: string): number | Invalid {
     : new Invalid(`must be a whole number from 1 (one nextLink chain) to ${MAX_PARALLELISM}`);
 }
 
+/** The instance sizes Flex Consumption offers. */
+export const INSTANCE_MEMORY_SIZES_MB = [512, 2048, 4096] as const;
+
+function parseInstanceMemory(text: string): number | Invalid {
+  const value = Number(text);
+  return INSTANCE_MEMORY_SIZES_MB.some((size) => size === value) && /^\d+$/.test(text)
+    ? value
+    : new Invalid(
+        `must be one of ${INSTANCE_MEMORY_SIZES_MB.join(', ')} (MB, a Flex Consumption instance size)`,
+      );
+}
+
 /** `Authorization=AAD[;ClientId=<user-assigned identity>]`, as the Functions host reads it. */
 export interface EntraTelemetryAuthentication {
   clientId: string | undefined;
@@ -381,6 +393,16 @@ export const SETTINGS = {
     deployment: { parameter: 'exportParallelism' },
     secret: false,
     parse: parseParallelism,
+  }),
+  EXPORT_INSTANCE_MEMORY_MB: setting({
+    required: '',
+    default: '4096',
+    description:
+      "the Flex Consumption instance's memory, `512`, `2048` or `4096` (the Bicep sets it from `instanceMemoryMB`); a run warns in the log when an export the size of the last one comes near it (see [Performance](#performance))",
+    example: '4096',
+    deployment: { parameter: 'instanceMemoryMB' },
+    secret: false,
+    parse: parseInstanceMemory,
   }),
   EXPORT_SHRINK_LIMIT: setting({
     required: '',

@@ -25,8 +25,7 @@ param exportCompress string
 param exportContainer string
 param exportParallelism int
 param exportShrinkLimit string
-@description('Memory per instance: 2048 holds a 3M-user gzip export.')
-param instanceMemoryMB int = 2048
+param instanceMemoryMB int
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
@@ -92,6 +91,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       EXPORT_COMPRESS: exportCompress
       EXPORT_CONTAINER: exportContainer
       EXPORT_PARALLELISM: string(exportParallelism)
+      EXPORT_INSTANCE_MEMORY_MB: string(instanceMemoryMB)
       EXPORT_SHRINK_LIMIT: exportShrinkLimit
       EXPORT_STORAGE__blobServiceUri: blobEndpoint
       EXPORT_STORAGE__credential: 'managedidentity'

@@ -46,7 +46,8 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     }
   }
 
-  // The export is personal data: snapshots and replaced versions of the latest export expire.
+  // The export is personal data: replaced versions of latest/ expire (its history), and so do the
+  // dated snapshots that releases before the versioned layout wrote.
   resource lifecycle 'managementPolicies' = {
     name: 'default'
     properties: {

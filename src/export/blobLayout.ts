@@ -1,15 +1,17 @@
 import type { Compression, ExportFormat } from '../settings.js';
 
-/** Where a run's blobs go, as Functions blob output binding paths. */
+/**
+ * Where a run's blobs go, as Functions blob output binding paths. Both are fixed names: the host
+ * reads its clock once per `{DateTime}` token, when it binds, so a dated path cannot put one run's
+ * blobs in one folder, at the run's start. Earlier exports are kept as blob versions of these
+ * names (versioning is enabled by the Bicep), and the users bytes cross to the host once.
+ */
 export interface BlobLayout {
   latestUsers: string;
   latestManifest: string;
-  snapshotUsers: string;
-  snapshotManifest: string;
 }
 
-/** Each run keeps a snapshot in a folder of its own, named after the run's date and time (UTC). */
-export const SNAPSHOT_FOLDER = 'snapshots/{DateTime:yyyy}/{DateTime:MM}/{DateTime:dd}/{DateTime:HHmmss}';
+export const LATEST_FOLDER = 'latest';
 
 export const MANIFEST_BLOB_NAME = 'manifest.json';
 
@@ -25,9 +27,7 @@ export function blobLayout(target: {
 }): BlobLayout {
   const users = usersBlobName(target.format, target.compression);
   return {
-    latestUsers: `${target.container}/latest/${users}`,
-    latestManifest: `${target.container}/latest/${MANIFEST_BLOB_NAME}`,
-    snapshotUsers: `${target.container}/${SNAPSHOT_FOLDER}/${users}`,
-    snapshotManifest: `${target.container}/${SNAPSHOT_FOLDER}/${MANIFEST_BLOB_NAME}`,
+    latestUsers: `${target.container}/${LATEST_FOLDER}/${users}`,
+    latestManifest: `${target.container}/${LATEST_FOLDER}/${MANIFEST_BLOB_NAME}`,
   };
 }

@@ -7,6 +7,8 @@ export interface PreviousExport {
   userCount: number;
   generatedAt: string | undefined;
   filter: string | null;
+  /** The stored users blob's size; undefined in a manifest that does not say. */
+  bytes: number | undefined;
 }
 
 /** The previous manifest as the run found it. */
@@ -44,6 +46,7 @@ export function readPreviousExport(content: unknown): PreviousExportReading {
       userCount,
       generatedAt: typeof record['generatedAt'] === 'string' ? record['generatedAt'] : undefined,
       filter: typeof record['filter'] === 'string' ? record['filter'] : null,
+      bytes: typeof record['bytes'] === 'number' && record['bytes'] >= 0 ? record['bytes'] : undefined,
     },
   };
 }

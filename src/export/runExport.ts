@@ -1,6 +1,7 @@
 import { describeCredential, type ExportConfig } from '../config.js';
 import { createOutputCollector } from './compressedOutput.js';
 import { createSerializer, type GraphUser } from './formats.js';
+import { memoryWarning } from './memoryBudget.js';
 import { buildManifest, type ExportManifest } from './manifest.js';
 import { checkPublication, type PreviousExportReading } from './publicationGuard.js';
 
@@ -62,6 +63,7 @@ const PROGRESS_EVERY_PAGES = 10;
 export async function runExport(config: ExportConfig, deps: RunExportDependencies): Promise<ExportResult> {
   const startedAt = deps.now();
   deps.log.info(describeSettings(config));
+  warnOfMemory(config, deps);
 
   const directory = await deps.connect();
   if (directory.credentialWarning !== undefined) deps.log.warn(`Warning: ${directory.credentialWarning}`);
@@ -92,6 +94,15 @@ export async function runExport(config: ExportConfig, deps: RunExportDependencie
       `${manifest.bytes} bytes, sha256 ${manifest.sha256}, ${manifest.durationMs} ms.`,
   );
   return { users: content, manifest };
+}
+
+/** Before listing: would an export the size of the last one fit in this instance and in one gRPC message? */
+function warnOfMemory(config: ExportConfig, deps: RunExportDependencies): void {
+  if (deps.previousExport.state !== 'found') return;
+  const { userCount, bytes } = deps.previousExport.previous;
+  if (bytes === undefined) return;
+  const warning = memoryWarning({ userCount, bytes }, config.instanceMemoryMB);
+  if (warning !== undefined) deps.log.warn(`Warning: ${warning}`);
 }
 
 /**

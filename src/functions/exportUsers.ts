@@ -44,16 +44,14 @@ export interface ExportUsersFunction {
   previousManifest: StorageBlobInput;
 }
 
-/** The function's definition: schedule, the four blob outputs, and the handler. Registers nothing. */
+/** The function's definition: schedule, the blob input and outputs, and the handler. Registers nothing. */
 export function createExportUsersFunction(deps: ExportUsersDependencies): ExportUsersFunction {
   const registration = registrationSettings(deps.env);
   const layout = blobLayout(registration);
-  // The run's four blobs, written by the host only when the handler returns.
+  // The run's blobs, written by the host only when the handler returns.
   const outputs: Record<keyof BlobLayout, StorageBlobOutput> = {
     latestUsers: output.storageBlob({ path: layout.latestUsers, connection: STORAGE_CONNECTION }),
     latestManifest: output.storageBlob({ path: layout.latestManifest, connection: STORAGE_CONNECTION }),
-    snapshotUsers: output.storageBlob({ path: layout.snapshotUsers, connection: STORAGE_CONNECTION }),
-    snapshotManifest: output.storageBlob({ path: layout.snapshotManifest, connection: STORAGE_CONNECTION }),
   };
   const previousManifest = input.storageBlob({ path: layout.latestManifest, connection: STORAGE_CONNECTION });
 
@@ -67,11 +65,8 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
         now: () => deps.now(),
         log: { info: (message) => context.log(message), warn: (message) => context.warn(message) },
       });
-      const manifest = manifestBytes(result.manifest);
       context.extraOutputs.set(outputs.latestUsers, result.users);
-      context.extraOutputs.set(outputs.snapshotUsers, result.users);
-      context.extraOutputs.set(outputs.latestManifest, manifest);
-      context.extraOutputs.set(outputs.snapshotManifest, manifest);
+      context.extraOutputs.set(outputs.latestManifest, manifestBytes(result.manifest));
       telemetry.trackCompleted(result.manifest);
     } catch (thrown) {
       const code = errorCodeOf(thrown);

@@ -12,6 +12,7 @@ import type { GraphUser } from '../../../src/export/formats.js';
 import type { ExportManifest } from '../../../src/export/manifest.js';
 import type { UserDirectory } from '../../../src/export/runExport.js';
 import { createExportUsersFunction } from '../../../src/functions/exportUsers.js';
+import { invokeTimerFunction } from '../../../sandbox/host/hostEmulator.js';
 import { validEnv } from '../validEnv.js';
 
 const COMPILED_MODULE = join(
@@ -102,9 +103,41 @@ async function run(
   return { outcome, logs, calls, written, exportUsers };
 }
 
-const ROLES = ['latestUsers', 'latestManifest', 'snapshotUsers', 'snapshotManifest'] as const;
+const ROLES = ['latestUsers', 'latestManifest'] as const;
 const pages = userPages(4, 25);
 const allUsers = pages.flat();
+
+describe('exportUsers through the host emulator', () => {
+  it('hands the users bytes to the host once, and a run that straddles midnight writes one folder', async () => {
+    const stored = new Map<string, Buffer>();
+    // The host reads its clock once per {DateTime} token: each reading here is a second later, across midnight.
+    let reading = Date.parse('2026-11-25T23:59:58.000Z');
+    const exportUsers = createExportUsersFunction({
+      env: validEnv({ EXPORT_FORMAT: 'csv' }),
+      connect: async () => fakeDirectory(pages),
+      createTelemetry: () => recordingTelemetry().telemetry,
+      now: () => new Date('2026-11-25T23:59:57.000Z'),
+    });
+    const invocation = await invokeTimerFunction(exportUsers, {
+      env: {},
+      log: () => undefined,
+      clock: () => new Date((reading += 1000)),
+      readBlob: async () => undefined,
+      writeBlob: async (_connection, path, content) => {
+        stored.set(path, content);
+      },
+    });
+
+    const folders = new Set([...stored.keys()].map((path) => path.slice(0, path.lastIndexOf('/'))));
+    expect(folders).toEqual(new Set(['entra-users/latest']));
+    const users = stored.get('entra-users/latest/users.csv')!;
+    const manifestBlob = stored.get('entra-users/latest/manifest.json')!;
+    expect(invocation.handedOverBytes).toBe(users.length + manifestBlob.length);
+    const manifest = JSON.parse(manifestBlob.toString('utf8')) as ExportManifest;
+    expect(manifest.startedAt).toBe('2026-11-25T23:59:57.000Z');
+    expect(manifest.sha256).toBe(createHash('sha256').update(users).digest('hex'));
+  });
+});
 
 describe('exportUsers handler', () => {
   it.each([
@@ -125,7 +158,6 @@ describe('exportUsers handler', () => {
     );
     expect(outcome).toBeUndefined();
     const stored = written('latestUsers')!;
-    expect(written('snapshotUsers')).toBe(stored);
     const text = (compression === 'gzip' ? gunzipSync(stored) : stored).toString('utf8');
 
     if (format === 'json') expect(JSON.parse(text)).toEqual(allUsers);
@@ -147,7 +179,6 @@ describe('exportUsers handler', () => {
     }
 
     const manifest = JSON.parse(written('latestManifest')!.toString('utf8')) as ExportManifest;
-    expect(written('snapshotManifest')!.equals(written('latestManifest')!)).toBe(true);
     expect(manifest).toMatchObject({
       generatedAt: '2026-11-25T02:00:03.250Z',
       userCount: 100,
@@ -226,6 +257,24 @@ describe('exportUsers handler', () => {
     expect(manifest.guard).toEqual({ decision: 'within-limit', previousUserCount: 105, limit: '10%' });
   });
 
+  it('warns in the log, before listing, when the last export was near what the instance holds', async () => {
+    const previous = (bytes: number) =>
+      Buffer.from(
+        JSON.stringify({ userCount: 100, generatedAt: '2026-11-24T02:00:00.000Z', filter: null, bytes }),
+      );
+    const near = await run(
+      validEnv({ EXPORT_INSTANCE_MEMORY_MB: '2048' }),
+      async () => fakeDirectory(pages),
+      previous(400_000_000),
+    );
+    expect(near.outcome).toBeUndefined();
+    expect(near.logs.find((line) => line.startsWith('warning:'))).toMatch(
+      /last export was 381 MiB.*EXPORT_INSTANCE_MEMORY_MB.*EXPORT_COMPRESS=gzip, or deploy with instanceMemoryMB=4096/,
+    );
+    const roomy = await run(validEnv(), async () => fakeDirectory(pages), previous(400_000_000));
+    expect(roomy.logs.filter((line) => line.startsWith('warning:'))).toEqual([]);
+  });
+
   it('a failure to connect (credential, token) writes nothing', async () => {
     const { outcome, written } = await run(validEnv(), async () => {
       throw new Error('AADSTS7000215');
@@ -257,14 +306,6 @@ describe('the exportUsers function definition', () => {
     expect(Object.values(exportUsers.outputs).map((output) => [output.path, output.connection])).toEqual([
       ['hr-export/latest/users.csv.gz', 'EXPORT_STORAGE'],
       ['hr-export/latest/manifest.json', 'EXPORT_STORAGE'],
-      [
-        'hr-export/snapshots/{DateTime:yyyy}/{DateTime:MM}/{DateTime:dd}/{DateTime:HHmmss}/users.csv.gz',
-        'EXPORT_STORAGE',
-      ],
-      [
-        'hr-export/snapshots/{DateTime:yyyy}/{DateTime:MM}/{DateTime:dd}/{DateTime:HHmmss}/manifest.json',
-        'EXPORT_STORAGE',
-      ],
     ]);
     expect(exportUsers.options.runOnStartup).toBe(false);
     expect(exportUsers.options.extraOutputs).toEqual(Object.values(exportUsers.outputs));

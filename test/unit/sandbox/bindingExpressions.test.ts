@@ -7,14 +7,13 @@ const at = new Date('2026-03-07T04:05:06.789Z');
 const fixed = () => at;
 
 describe('resolveBindingPath', () => {
-  it('resolves the snapshot paths the function declares to a dated folder', () => {
+  it('resolves the paths the function declares to themselves: no clock reading decides where a run goes', () => {
     const layout = blobLayout({ container: 'entra-users', format: 'csv', compression: 'gzip' });
-    expect(resolveBindingPath(layout.snapshotUsers, {}, fixed)).toBe(
-      'entra-users/snapshots/2026/03/07/040506/users.csv.gz',
-    );
-    expect(resolveBindingPath(layout.snapshotManifest, {}, fixed)).toBe(
-      'entra-users/snapshots/2026/03/07/040506/manifest.json',
-    );
+    const clockRead = () => {
+      throw new Error('the clock was read');
+    };
+    expect(resolveBindingPath(layout.latestUsers, {}, clockRead)).toBe('entra-users/latest/users.csv.gz');
+    expect(resolveBindingPath(layout.latestManifest, {}, clockRead)).toBe('entra-users/latest/manifest.json');
   });
 
   it('like the host, reads the clock once per {DateTime} token, so a path can straddle midnight', () => {

@@ -1,0 +1,66 @@
+/**
+ * What one Flex Consumption instance must hold at the peak of a run, estimated from the size of
+ * the export. The worker's part is measured (`npm run bench`); the hand-over's copies are derived
+ * from the sources of the Node.js worker (protobuf encoding, then grpc-js framing into a new
+ * buffer) and of the host (`GrpcMessageConversionExtensions`: the received message, a
+ * `ByteString`, then a byte-array copy). The README's Performance section gives the figures.
+ */
+
+const MIB = 1024 * 1024;
+
+/** The worker with the SDKs loaded, before the first page (bench, 10k-user rows). */
+export const WORKER_BASELINE_BYTES = 180 * MIB;
+/** An allowance for the Functions host process itself: not measurable here, so generous. */
+export const HOST_BASELINE_BYTES = 300 * MIB;
+/** Above the export buffer, the worker's peak grows by about this much per user (bench, 1M users). */
+export const WORKER_BYTES_PER_USER = 150;
+/** The worker's encoded and framed message (2) and the host's message, ByteString and byte array (3). */
+export const HAND_OVER_COPIES = 5;
+/** Both gRPC ends cap a message at int.MaxValue: the whole hand-over must fit in one. */
+export const GRPC_MESSAGE_LIMIT_BYTES = 2 ** 31 - 1;
+/** Warn when the estimate passes this share of a limit. */
+export const WARNING_SHARE = 0.8;
+
+export interface ExportSize {
+  userCount: number;
+  /** The stored users blob, as handed to the host. */
+  bytes: number;
+}
+
+/** The instance's estimated peak: both processes, the export buffer, and its copies on the way to the host. */
+export function estimateInstancePeakBytes(size: ExportSize): number {
+  const worker = WORKER_BASELINE_BYTES + size.bytes + WORKER_BYTES_PER_USER * size.userCount;
+  return HOST_BASELINE_BYTES + worker + HAND_OVER_COPIES * size.bytes;
+}
+
+/** The most users an instance of this size holds, for exports of this many bytes per user. */
+export function largestTenant(instanceMemoryMB: number, bytesPerUser: number): number {
+  const available = instanceMemoryMB * MIB - HOST_BASELINE_BYTES - WORKER_BASELINE_BYTES;
+  const byMemory = available / ((1 + HAND_OVER_COPIES) * bytesPerUser + WORKER_BYTES_PER_USER);
+  const byMessage = GRPC_MESSAGE_LIMIT_BYTES / bytesPerUser;
+  return Math.max(0, Math.floor(Math.min(byMemory, byMessage)));
+}
+
+/** A warning when an export the size of the last one comes near what the instance or gRPC can hold. */
+export function memoryWarning(previous: ExportSize, instanceMemoryMB: number): string | undefined {
+  const peak = estimateInstancePeakBytes(previous);
+  const instance = instanceMemoryMB * MIB;
+  const mb = (bytes: number) => `${Math.round(bytes / MIB).toLocaleString('en-US')} MiB`;
+  const last = `The last export was ${mb(previous.bytes)} for ${previous.userCount.toLocaleString('en-US')} users`;
+  if (previous.bytes > WARNING_SHARE * GRPC_MESSAGE_LIMIT_BYTES) {
+    return (
+      `${last}, near the 2 GiB the worker can hand to the Functions host in one message; ` +
+      'a larger export fails outright. Set EXPORT_COMPRESS=gzip (about 8x smaller) or narrow EXPORT_SELECT.'
+    );
+  }
+  if (peak > WARNING_SHARE * instance) {
+    return (
+      `${last}; a run that size needs about ${mb(peak)} of this ${mb(instance)} instance ` +
+      '(EXPORT_INSTANCE_MEMORY_MB), counting the copies the Functions host keeps. ' +
+      (instanceMemoryMB < 4096
+        ? 'Set EXPORT_COMPRESS=gzip, or deploy with instanceMemoryMB=4096.'
+        : 'Set EXPORT_COMPRESS=gzip, or narrow EXPORT_SELECT.')
+    );
+  }
+  return undefined;
+}
