@@ -17,8 +17,8 @@ param graphClientId string = ''
 @description('Directory (tenant) ID to export; defaults to the tenant of this subscription.')
 param graphTenantId string = tenant().tenantId
 
-@description('The app registration\'s credential in Key Vault, one choice: certificate:<name> (preferred; what infra/scripts/register-app.sh creates by default) or secret:<name> (register-app.sh --credential secret).')
-param graphCredential string = 'certificate:graph-client-certificate'
+@description('How the app registration signs in, one choice: federated (secretless, the default: the app trusts the function\'s managed identity; infra/scripts/register-app.sh --credential federated), certificate:<name> (a Key Vault certificate; --credential certificate) or secret:<name> (a Key Vault secret; --credential secret).')
+param graphCredential string = 'federated'
 
 @description('Microsoft Graph for this cloud.')
 param graphEndpoint string = 'https://graph.microsoft.com'
@@ -82,7 +82,9 @@ var token = toLower(uniqueString(subscription().id, resourceGroup().id, environm
 var environmentWords = filter(split(toLower(replace(replace(replace(replace(environmentName, '_', '-'), '.', '-'), '(', '-'), ')', '-')), '-'), word => !empty(word))
 var environmentSlug = empty(environmentWords) ? 'env' : join(filter(split(take(join(environmentWords, '-'), 16), '-'), word => !empty(word)), '-')
 var vaultSlug = join(filter(split(take(environmentSlug, 7), '-'), word => !empty(word)), '-')
-// graphCredential is "<kind>:<name>"; anything else sets neither setting, and every run then says so.
+// graphCredential is "federated" or "<kind>:<name>"; anything else sets no credential setting, and
+// every run then says so.
+var graphCredentialFederated = toLower(trim(graphCredential)) == 'federated'
 var graphCredentialParts = split(graphCredential, ':')
 var graphCredentialKind = length(graphCredentialParts) == 2 ? toLower(graphCredentialParts[0]) : ''
 var graphCredentialName = length(graphCredentialParts) == 2 ? graphCredentialParts[1] : ''
@@ -163,6 +165,7 @@ module functionApp 'app/functionApp.bicep' = {
     graphClientId: graphClientId
     graphClientCertificateName: graphCredentialKind == 'certificate' ? graphCredentialName : ''
     graphClientSecretName: graphCredentialKind == 'secret' ? graphCredentialName : ''
+    graphFederatedIdentityClientId: graphCredentialFederated ? identity.outputs.clientId : ''
     graphEndpoint: graphEndpoint
     graphAuthorityHost: graphAuthorityHost
     exportSchedule: exportSchedule
@@ -184,3 +187,4 @@ output AZURE_KEY_VAULT_URL string = keyVault.outputs.url
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output EXPORT_CONTAINER string = exportContainer
 output AZURE_FUNCTION_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output AZURE_FUNCTION_IDENTITY_NAME string = identity.outputs.name

@@ -91,7 +91,9 @@ export async function handleEntraRequest(
   }
   const tokenEndpoint = `https://${LOGIN_HOST}/${tenant.tenantId}/oauth2/v2.0/token`;
   const rejection = form.has('client_assertion')
-    ? checkAssertion(app, form, tokenEndpoint)
+    ? isFederatedAssertion(form)
+      ? checkFederatedAssertion(tenant, app, form)
+      : checkAssertion(app, form, tokenEndpoint)
     : checkSecret(app, form.get('client_secret'));
   if (rejection) {
     aadError(response, 401, 'invalid_client', rejection.code, rejection.text);
@@ -129,6 +131,59 @@ function checkSecret(app: SandboxApp, secret: string | null): { code: number; te
     return {
       code: 7000222,
       text: `The provided client secret keys for app '${app.clientId}' are expired. Visit the Azure portal to create new keys for your app.`,
+    };
+  }
+  return undefined;
+}
+
+/** A certificate assertion names its key by thumbprint; a token from another issuer does not. */
+function isFederatedAssertion(form: URLSearchParams): boolean {
+  const jwt = decodeJwt(form.get('client_assertion') ?? '');
+  return jwt !== undefined && jwt.header['x5t#S256'] === undefined && jwt.header['x5t'] === undefined;
+}
+
+/**
+ * Workload identity federation: the assertion is a token from a trusted issuer, accepted only when
+ * one of the app's federated credentials names its issuer, subject and audience, matched
+ * case-sensitively, as Entra does (AADSTS700211, 700212, 700213).
+ */
+function checkFederatedAssertion(
+  tenant: SandboxTenant,
+  app: SandboxApp,
+  form: URLSearchParams,
+): { code: number; text: string } | undefined {
+  if (form.get('client_assertion_type') !== ASSERTION_TYPE) {
+    return {
+      code: 700027,
+      text: 'Client assertion failed signature validation. [Reason - Unsupported client_assertion_type.]',
+    };
+  }
+  const claims = tenant.verifySignedToken(form.get('client_assertion') ?? '');
+  if (claims === undefined) {
+    return {
+      code: 700024,
+      text: 'Client assertion is not within its valid time range, or its signature is not valid.',
+    };
+  }
+  const { iss, sub, aud } = claims;
+  const byIssuer = app.federatedCredentials.filter((credential) => credential.issuer === iss);
+  if (byIssuer.length === 0) {
+    return {
+      code: 700211,
+      text: `No matching federated identity record found for presented assertion issuer '${String(iss)}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation`,
+    };
+  }
+  const bySubject = byIssuer.filter((credential) => credential.subject === sub);
+  if (bySubject.length === 0) {
+    return {
+      code: 700213,
+      text: `No matching federated identity record found for presented assertion subject '${String(sub)}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation`,
+    };
+  }
+  if (!bySubject.some((credential) => credential.audiences.includes(String(aud)))) {
+    return {
+      code: 700212,
+      text: `No matching federated identity record found for presented assertion audience '${String(aud)}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation`,
     };
   }
   return undefined;

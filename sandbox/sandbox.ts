@@ -13,8 +13,9 @@ import { handleEntraRequest } from './entra.js';
 import { SandboxGraph } from './graph.js';
 import { sendJson } from './http.js';
 import { SandboxKeyVault } from './keyVault.js';
+import { MANAGED_IDENTITY_PATH, SandboxManagedIdentity } from './managedIdentity.js';
 import { startTunnelProxy } from './proxy.js';
-import { LOGIN_HOST, type SandboxApp, SandboxTenant } from './tenant.js';
+import { LOGIN_HOST, type SandboxApp, SandboxTenant, TOKEN_EXCHANGE_AUDIENCE } from './tenant.js';
 
 export const VAULT_HOST = 'sandbox-vault.vault.azure.net';
 export const SECRET_NAME = 'graph-client-secret';
@@ -41,9 +42,13 @@ export interface Sandbox {
   exportApp: SandboxApp;
   exportAppSecret: string;
   exportAppCertificate: AppCertificate;
-  /** The function's own identity (its managed identity in Azure), which reads Key Vault. */
+  /**
+   * The function's user-assigned managed identity: reads Key Vault, and is trusted by the export
+   * app as a federated credential (secretless sign-in).
+   */
   functionIdentity: SandboxApp;
-  functionIdentitySecret: string;
+  /** The App Service managed-identity endpoint the function's processes reach through IDENTITY_ENDPOINT. */
+  managedIdentity: SandboxManagedIdentity;
   origin: string;
   proxyUrl: string;
   /** A CA bundle for NODE_EXTRA_CA_CERTS: the machine's extra CAs, if any, and the sandbox CA. */
@@ -74,12 +79,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     certificates: [exportAppCertificate.certificatePem],
     graphRoles: ['User.Read.All'],
   });
-  const functionIdentitySecret = `sbx~${randomBytes(24).toString('base64url')}`;
   const functionIdentity = tenant.registerApp({
     displayName: 'function app identity',
-    secret: functionIdentitySecret,
     vaultReader: true,
   });
+  // What infra/scripts/register-app.sh --credential federated sets up on the app.
+  exportApp.federatedCredentials.push({
+    issuer: tenant.federationIssuer,
+    subject: functionIdentity.objectId,
+    audiences: [TOKEN_EXCHANGE_AUDIENCE],
+  });
+  const managedIdentity = new SandboxManagedIdentity(
+    tenant,
+    () => [functionIdentity],
+    randomBytes(24).toString('base64url'),
+  );
   vault.set(SECRET_NAME, { value: exportAppSecret });
   vault.set(CERTIFICATE_NAME, {
     value: exportAppCertificate.pkcs12Base64,
@@ -111,6 +125,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (host === VAULT_HOST) return vault.handle(request, response);
     if (host.endsWith('.vault.azure.net')) {
       request.socket.destroy(); // No such vault: its name does not resolve.
+      return;
+    }
+    if (host === '127.0.0.1' && path.startsWith(MANAGED_IDENTITY_PATH)) {
+      managedIdentity.handle(request, response);
       return;
     }
     if (host === 'localhost' && path.startsWith('/v1.0/')) return graph.handleForeign(request, response);
@@ -156,7 +174,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     exportAppSecret,
     exportAppCertificate,
     functionIdentity,
-    functionIdentitySecret,
+    managedIdentity,
     origin,
     proxyUrl: proxy.url,
     caBundlePath,
@@ -173,9 +191,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       NODE_EXTRA_CA_CERTS: caBundlePath,
       HTTPS_PROXY: proxy.url,
       NO_PROXY: '127.0.0.1,localhost',
-      AZURE_TENANT_ID: tenant.tenantId,
+      // As the Functions host sets them for an app with a managed identity; AZURE_CLIENT_ID picks
+      // the user-assigned one, as the Bicep sets it.
+      IDENTITY_ENDPOINT: `${origin}${MANAGED_IDENTITY_PATH}`,
+      IDENTITY_HEADER: managedIdentity.identityHeader,
       AZURE_CLIENT_ID: functionIdentity.clientId,
-      AZURE_CLIENT_SECRET: functionIdentitySecret,
     }),
     stop: async () => {
       const closed = new Promise((resolve) => server.close(resolve));

@@ -7,9 +7,18 @@ export interface SandboxSecret {
   expiresAt: Date;
 }
 
-/** An app registration in the sandbox tenant, with what it may reach. */
+/** A trust on an app registration: tokens from this issuer, for this subject and audience, sign it in. */
+export interface FederatedCredential {
+  issuer: string;
+  subject: string;
+  audiences: string[];
+}
+
+/** An app registration in the sandbox tenant (or a managed identity's service principal), with what it may reach. */
 export interface SandboxApp {
   clientId: string;
+  /** The service principal's object ID: a managed identity's "principal ID", the subject of its tokens. */
+  objectId: string;
   displayName: string;
   secrets: SandboxSecret[];
   /** PEM certificates registered under Certificates & secrets. */
@@ -18,7 +27,12 @@ export interface SandboxApp {
   graphRoles: string[];
   /** Whether the app holds "Key Vault Secrets User" on the sandbox vault. */
   vaultReader: boolean;
+  /** Federated identity credentials registered on the app. */
+  federatedCredentials: FederatedCredential[];
 }
+
+/** The audience a managed-identity token must carry to be exchanged, in the public cloud. */
+export const TOKEN_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';
 
 export type TokenCheck =
   { ok: true; claims: Claims } | { ok: false; reason: 'missing' | 'invalid' | 'expired' | 'audience' };
@@ -41,13 +55,14 @@ export class SandboxTenant {
   }
 
   registerApp(
-    options: Partial<Omit<SandboxApp, 'clientId' | 'secrets'>> & {
+    options: Partial<Omit<SandboxApp, 'clientId' | 'objectId' | 'secrets'>> & {
       secret?: string;
       secretExpiresAt?: Date;
     } = {},
   ): SandboxApp {
     const app: SandboxApp = {
       clientId: randomUUID(),
+      objectId: randomUUID(),
       displayName: options.displayName ?? 'sandbox app',
       secrets: options.secret
         ? [
@@ -60,6 +75,7 @@ export class SandboxTenant {
       certificates: options.certificates ?? [],
       graphRoles: options.graphRoles ?? [],
       vaultReader: options.vaultReader ?? false,
+      federatedCredentials: options.federatedCredentials ?? [],
     };
     this.apps.set(app.clientId, app);
     return app;
@@ -76,13 +92,49 @@ export class SandboxTenant {
       appid: app.clientId,
       azp: app.clientId,
       tid: this.tenantId,
-      oid: app.clientId,
+      oid: app.objectId,
       roles: audience === VAULT_RESOURCE ? [] : app.graphRoles,
       idtyp: 'app',
     };
     const token = signRs256(claims, this.signingKey.privateKey, this.kid);
     this.issued.push({ clientId: app.clientId, audience, token });
     return { token, expiresIn: this.tokenLifetimeSeconds };
+  }
+
+  /** The issuer of the tokens a managed identity gets for the token-exchange audience (v2). */
+  get federationIssuer(): string {
+    return `https://${LOGIN_HOST}/${this.tenantId}/v2.0`;
+  }
+
+  /**
+   * What the managed-identity endpoint hands out: for the token-exchange audience, a v2 token
+   * whose subject is the identity's principal (object) ID; for any other resource, an access token.
+   */
+  issueManagedIdentityToken(identity: SandboxApp, resource: string): { token: string; expiresIn: number } {
+    if (!resource.startsWith('api://AzureADTokenExchange')) return this.issueAccessToken(identity, resource);
+    const now = Math.floor(Date.now() / 1000);
+    const claims: Claims = {
+      aud: resource,
+      iss: this.federationIssuer,
+      sub: identity.objectId,
+      oid: identity.objectId,
+      azp: identity.clientId,
+      tid: this.tenantId,
+      iat: now,
+      nbf: now,
+      exp: now + this.tokenLifetimeSeconds,
+    };
+    const token = signRs256(claims, this.signingKey.privateKey, this.kid);
+    this.issued.push({ clientId: identity.clientId, audience: resource, token });
+    return { token, expiresIn: this.tokenLifetimeSeconds };
+  }
+
+  /** Whether a token is one this tenant signed and still valid, whatever its audience. */
+  verifySignedToken(token: string): Claims | undefined {
+    const jwt = decodeJwt(token);
+    if (!jwt || !verifyRs256(jwt, this.signingKey.publicKey)) return undefined;
+    if (typeof jwt.claims['exp'] !== 'number' || jwt.claims['exp'] * 1000 <= Date.now()) return undefined;
+    return jwt.claims;
   }
 
   checkAccessToken(token: string | undefined, audience: string): TokenCheck {

@@ -14,14 +14,48 @@ import {
 import { resolveStorageConnection, STORAGE_CONNECTION } from './storageConnection.js';
 
 /** Which Key Vault object holds the app registration's credential, and the setting that names it. */
-export interface GraphCredentialSource {
+export interface VaultCredentialSource {
   kind: 'secret' | 'certificate';
   name: string;
   setting: 'GRAPH_CLIENT_SECRET_NAME' | 'GRAPH_CLIENT_CERTIFICATE_NAME';
+  keyVaultUrl: string;
+}
+
+/**
+ * Secretless: the app registration trusts the function's user-assigned managed identity as a
+ * federated credential, and a managed-identity token for the cloud's token-exchange audience is
+ * the app's client assertion.
+ */
+export interface FederatedCredentialSource {
+  kind: 'federated';
+  managedIdentityClientId: string;
+  setting: 'GRAPH_FEDERATED_IDENTITY_CLIENT_ID';
+  /** `api://AzureADTokenExchange` in the public cloud; each national cloud has its own. */
+  audience: string;
+}
+
+export type GraphCredentialSource = VaultCredentialSource | FederatedCredentialSource;
+
+/**
+ * The audience of the managed-identity token a federated credential accepts, by sign-in host
+ * (Microsoft Learn, "Configure an application to trust a managed identity").
+ */
+const TOKEN_EXCHANGE_AUDIENCES: Record<string, string> = {
+  'login.microsoftonline.com': 'api://AzureADTokenExchange',
+  'login.microsoftonline.us': 'api://AzureADTokenExchangeUSGov',
+  'login.chinacloudapi.cn': 'api://AzureADTokenExchangeChina',
+  'login.partner.microsoftonline.cn': 'api://AzureADTokenExchangeChina',
+  'login.microsoftonline.eaglex.ic.gov': 'api://AzureADTokenExchangeUSNat',
+  'login.microsoftonline.scloud': 'api://AzureADTokenExchangeUSSec',
+};
+
+export function tokenExchangeAudience(authorityHost: string): string | undefined {
+  return TOKEN_EXCHANGE_AUDIENCES[new URL(authorityHost).hostname.toLowerCase()];
 }
 
 export interface ExportConfig {
-  keyVaultUrl: string;
+  /** Set with a Key Vault credential; a federated credential needs no vault. */
+  keyVaultUrl: string | undefined;
   graphCredential: GraphCredentialSource;
   tenantId: string;
   clientId: string;
@@ -59,7 +93,7 @@ export function loadConfig(env: Env): ExportConfig {
   }
 
   const config = {
-    keyVaultUrl: read('KEY_VAULT_URL', true),
+    keyVaultUrl: read('KEY_VAULT_URL'),
     tenantId: read('GRAPH_TENANT_ID', true),
     clientId: read('GRAPH_CLIENT_ID', true),
     graphCredential: readGraphCredential(env, problems),
@@ -95,40 +129,74 @@ export function loadConfig(env: Env): ExportConfig {
   return config as ExportConfig;
 }
 
-/** The app's credential: a Key Vault certificate or a Key Vault secret, exactly one of them. */
+const CREDENTIAL_SETTINGS = [
+  'GRAPH_FEDERATED_IDENTITY_CLIENT_ID',
+  'GRAPH_CLIENT_CERTIFICATE_NAME',
+  'GRAPH_CLIENT_SECRET_NAME',
+] as const;
+
+/** The app's credential: a federated managed identity, a Key Vault certificate or a Key Vault secret, exactly one. */
 function readGraphCredential(env: Env, problems: string[]): GraphCredentialSource | undefined {
-  const secret = readSetting(env, 'GRAPH_CLIENT_SECRET_NAME');
-  const certificate = readSetting(env, 'GRAPH_CLIENT_CERTIFICATE_NAME');
-  if (secret.state !== 'unset' && certificate.state !== 'unset') {
+  const set = CREDENTIAL_SETTINGS.filter((name) => readSetting(env, name).state !== 'unset');
+  if (set.length > 1) {
     problems.push(
-      'GRAPH_CLIENT_SECRET_NAME and GRAPH_CLIENT_CERTIFICATE_NAME are both set: set exactly one (a certificate is preferred).',
+      `${set.join(' and ')} are ${set.length === 2 ? 'both' : 'all'} set: set exactly one (GRAPH_FEDERATED_IDENTITY_CLIENT_ID, secretless, is recommended).`,
     );
     return undefined;
   }
-  const [setting, reading] =
-    certificate.state !== 'unset'
-      ? (['GRAPH_CLIENT_CERTIFICATE_NAME', certificate] as const)
-      : (['GRAPH_CLIENT_SECRET_NAME', secret] as const);
-  if (reading.state === 'unset') {
+  const setting = set[0];
+  if (setting === undefined) {
     problems.push(
-      'Neither GRAPH_CLIENT_CERTIFICATE_NAME nor GRAPH_CLIENT_SECRET_NAME is set: set exactly one, the name of the Key Vault certificate or secret that holds the app registration credential.',
+      'None of GRAPH_FEDERATED_IDENTITY_CLIENT_ID, GRAPH_CLIENT_CERTIFICATE_NAME and GRAPH_CLIENT_SECRET_NAME is set: set exactly one, the client ID of the managed identity the app trusts (secretless, recommended), or the name of the Key Vault certificate or secret that holds the app registration credential.',
     );
     return undefined;
   }
+  const reading = readSetting(env, setting);
   if (reading.state === 'invalid') {
     problems.push(reading.problem);
     return undefined;
   }
+  if (reading.state !== 'set') return undefined;
+  if (setting === 'GRAPH_FEDERATED_IDENTITY_CLIENT_ID') {
+    const authority = readSetting(env, 'GRAPH_AUTHORITY_HOST');
+    // An invalid host is reported with the setting itself.
+    if (authority.state !== 'set' && authority.state !== 'default') return undefined;
+    const host = authority.value;
+    const audience = tokenExchangeAudience(host);
+    if (audience === undefined) {
+      problems.push(
+        `GRAPH_FEDERATED_IDENTITY_CLIENT_ID needs a cloud whose token-exchange audience is known, and GRAPH_AUTHORITY_HOST is ${host}: use the cloud's sign-in host (login.microsoftonline.com, login.microsoftonline.us, login.chinacloudapi.cn), or a Key Vault certificate.`,
+      );
+      return undefined;
+    }
+    return { kind: 'federated', managedIdentityClientId: reading.value, setting, audience };
+  }
+  const vault = readSetting(env, 'KEY_VAULT_URL');
+  if (vault.state === 'unset') {
+    problems.push(
+      `KEY_VAULT_URL is missing: ${setting} names a Key Vault object, so set it to ${SETTINGS.KEY_VAULT_URL.missing ?? 'the vault URL'}.`,
+    );
+  }
+  if (vault.state !== 'set') return undefined;
   return {
     kind: setting === 'GRAPH_CLIENT_CERTIFICATE_NAME' ? 'certificate' : 'secret',
     name: reading.value,
     setting,
+    keyVaultUrl: vault.value,
   };
 }
 
 /** `certificate "graph-client-certificate"`: how messages name the credential. */
 export function describeCredential(source: GraphCredentialSource): string {
+  if (source.kind === 'federated')
+    return `managed identity ${source.managedIdentityClientId} (federated credential)`;
   return `${source.kind === 'certificate' ? 'certificate' : 'client secret'} "${source.name}"`;
+}
+
+/** Where the credential comes from, for the run's first log line. */
+export function describeCredentialSource(source: GraphCredentialSource): string {
+  if (source.kind === 'federated') return `${describeCredential(source)}, audience ${source.audience}`;
+  return `${describeCredential(source)} in ${source.keyVaultUrl}`;
 }
 
 /**

@@ -252,29 +252,42 @@ const identityConnection = 'the user-assigned identity the Bicep creates';
 
 export const SETTINGS = {
   KEY_VAULT_URL: setting({
-    required: 'yes',
+    required: 'with a Key Vault credential',
     default: undefined,
-    description: '`https://kv-entra-export.vault.azure.net`',
+    description: '`https://kv-entra-export.vault.azure.net`: the vault holding the certificate or secret',
     missing: "the vault's URL, such as https://kv-entra-export.vault.azure.net",
     example: 'https://<your-vault>.vault.azure.net',
     deployment: { fromResource: 'the Key Vault the Bicep creates' },
     secret: false,
     parse: httpsOrigin('https://kv-entra-export.vault.azure.net'),
   }),
-  GRAPH_CLIENT_CERTIFICATE_NAME: setting({
-    required: 'one of these two',
+  GRAPH_FEDERATED_IDENTITY_CLIENT_ID: setting({
+    required: 'one of these three',
     default: undefined,
-    description: 'name of the Key Vault **certificate** registered on the app (preferred)',
+    description:
+      "client ID of the function's user-assigned managed identity that the app registration trusts as a **federated credential** (secretless, recommended; nothing to store or renew)",
+    example: '',
+    deployment: {
+      fromParameter: 'graphCredential',
+      how: "`federated`, the default: the function's own identity, which infra/scripts/register-app.sh --credential federated makes the app trust",
+    },
+    secret: false,
+    parse: guid("the managed identity's client ID"),
+  }),
+  GRAPH_CLIENT_CERTIFICATE_NAME: setting({
+    required: 'one of these three',
+    default: undefined,
+    description: 'name of the Key Vault **certificate** registered on the app',
     example: 'graph-client-certificate',
     deployment: {
       fromParameter: 'graphCredential',
-      how: '`certificate:<name>`, the default: `certificate:graph-client-certificate`, what infra/scripts/register-app.sh creates',
+      how: '`certificate:<name>`, such as `certificate:graph-client-certificate`, what infra/scripts/register-app.sh --credential certificate creates',
     },
     secret: false,
     parse: keyVaultObjectName,
   }),
   GRAPH_CLIENT_SECRET_NAME: setting({
-    required: 'one of these two',
+    required: 'one of these three',
     default: undefined,
     description: "name of the Key Vault **secret** holding the app's client secret value",
     example: '',

@@ -15,6 +15,7 @@ param graphTenantId string
 param graphClientId string
 param graphClientCertificateName string
 param graphClientSecretName string
+param graphFederatedIdentityClientId string
 param graphEndpoint string
 param graphAuthorityHost string
 param exportSchedule string
@@ -82,6 +83,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       GRAPH_CLIENT_ID: graphClientId
       GRAPH_CLIENT_CERTIFICATE_NAME: graphClientCertificateName
       GRAPH_CLIENT_SECRET_NAME: graphClientSecretName
+      GRAPH_FEDERATED_IDENTITY_CLIENT_ID: graphFederatedIdentityClientId
       GRAPH_ENDPOINT: graphEndpoint
       GRAPH_AUTHORITY_HOST: graphAuthorityHost
       EXPORT_SCHEDULE: exportSchedule

@@ -1,17 +1,51 @@
-import { DefaultAzureCredential } from '@azure/identity';
+import {
+  ClientAssertionCredential,
+  DefaultAzureCredential,
+  ManagedIdentityCredential,
+  type TokenCredential,
+} from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 
-import { describeCredential, type ExportConfig } from '../config.js';
+import {
+  describeCredential,
+  type ExportConfig,
+  type FederatedCredentialSource,
+  type VaultCredentialSource,
+} from '../config.js';
 import type { UserDirectory } from '../export/runExport.js';
 import { openGraphDirectory } from './graphUsers.js';
 import { earlierCertificateVersions, readGraphCredential, type SecretReader } from './keyVaultCredential.js';
+import { explainManagedIdentityError } from './serviceErrors.js';
 
 /**
- * The production wiring: the function's own identity reads the app's credential from Key Vault,
- * and that credential opens the directory through Graph.
+ * The production wiring: the app signs in with its federated managed identity, or with the
+ * credential the function's own identity reads from Key Vault; that credential opens the
+ * directory through Graph.
  */
 export async function connectDirectory(config: ExportConfig): Promise<UserDirectory> {
-  return connectWithVault(config, new SecretClient(config.keyVaultUrl, new DefaultAzureCredential()));
+  const source = config.graphCredential;
+  if (source.kind === 'federated') return openGraphDirectory(config, federatedCredential(config, source));
+  return connectWithVault(config, source, new SecretClient(source.keyVaultUrl, new DefaultAzureCredential()));
+}
+
+/** The app's client assertion is a token the function's managed identity gets for the token-exchange audience. */
+export function federatedCredential(
+  config: ExportConfig,
+  source: FederatedCredentialSource,
+): TokenCredential {
+  const identity = new ManagedIdentityCredential({ clientId: source.managedIdentityClientId });
+  return new ClientAssertionCredential(
+    config.tenantId,
+    config.clientId,
+    async () => {
+      try {
+        return (await identity.getToken(`${source.audience}/.default`)).token;
+      } catch (error) {
+        throw explainManagedIdentityError(error, source);
+      }
+    },
+    { authorityHost: config.authorityHost },
+  );
 }
 
 /**
@@ -20,24 +54,28 @@ export async function connectDirectory(config: ExportConfig): Promise<UserDirect
  * than fail every run from that day, sign in with the newest earlier version that is still valid
  * and warn, for as long as it lasts, that the new one must be registered.
  */
-export async function connectWithVault(config: ExportConfig, vault: SecretReader): Promise<UserDirectory> {
-  const newest = await readGraphCredential(config, vault);
+export async function connectWithVault(
+  config: ExportConfig,
+  source: VaultCredentialSource,
+  vault: SecretReader,
+): Promise<UserDirectory> {
+  const newest = await readGraphCredential(config, source, vault);
   try {
     return await openGraphDirectory(config, newest.credential);
   } catch (error) {
     if (
-      config.graphCredential.kind !== 'certificate' ||
+      source.kind !== 'certificate' ||
       !isUnregisteredCertificate(error) ||
       vault.listPropertiesOfSecretVersions === undefined
     ) {
       throw error;
     }
     const versions = [];
-    for await (const properties of vault.listPropertiesOfSecretVersions(config.graphCredential.name)) {
+    for await (const properties of vault.listPropertiesOfSecretVersions(source.name)) {
       versions.push(properties);
     }
     for (const version of earlierCertificateVersions(versions, newest.version, new Date())) {
-      const earlier = await readGraphCredential(config, vault, version);
+      const earlier = await readGraphCredential(config, source, vault, version);
       let directory: UserDirectory;
       try {
         directory = await openGraphDirectory(config, earlier.credential);
@@ -49,7 +87,7 @@ export async function connectWithVault(config: ExportConfig, vault: SecretReader
       return {
         ...directory,
         credentialWarning:
-          `The newest version (${newest.version ?? 'unknown'}) of the ${describeCredential(config.graphCredential)} is not registered on app ${config.clientId} (AADSTS700027); ` +
+          `The newest version (${newest.version ?? 'unknown'}) of the ${describeCredential(source)} is not registered on app ${config.clientId} (AADSTS700027); ` +
           `signed in with the earlier version ${version}${expires ? `, valid until ${expires.toISOString()}` : ''}. ` +
           'Register the new version before then: infra/scripts/register-app.sh --vault <vault> registers every current version.',
       };

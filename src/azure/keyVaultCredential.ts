@@ -1,7 +1,7 @@
 import { ClientCertificateCredential, ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import type { KeyVaultSecret, SecretProperties } from '@azure/keyvault-secrets';
 
-import { describeCredential, type ExportConfig } from '../config.js';
+import { describeCredential, type ExportConfig, type VaultCredentialSource } from '../config.js';
 import { ExportError } from '../errors.js';
 import { certificatePemFromKeyVault } from './certificatePem.js';
 import { explainKeyVaultError } from './serviceErrors.js';
@@ -53,20 +53,20 @@ export function earlierCertificateVersions(
  */
 export async function readGraphCredential(
   config: ExportConfig,
+  source: VaultCredentialSource,
   vault: SecretReader,
   version?: string,
 ): Promise<GraphCredential> {
-  const source = config.graphCredential;
   const name = source.name;
   let secret;
   try {
     secret = await vault.getSecret(name, version === undefined ? undefined : { version });
   } catch (error) {
-    throw explainKeyVaultError(error, config);
+    throw explainKeyVaultError(error, source);
   }
   const value = secret.value ?? '';
   if (value.trim() === '') {
-    throw new ExportError(`The ${describeCredential(source)} in ${config.keyVaultUrl} is empty.`, {
+    throw new ExportError(`The ${describeCredential(source)} in ${source.keyVaultUrl} is empty.`, {
       remedy:
         source.kind === 'certificate'
           ? `Create the certificate in Key Vault (a completed certificate with an exportable key), or point ${source.setting} at one.`

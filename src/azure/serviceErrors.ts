@@ -1,4 +1,4 @@
-import type { ExportConfig } from '../config.js';
+import type { ExportConfig, FederatedCredentialSource, VaultCredentialSource } from '../config.js';
 import { ExportError } from '../errors.js';
 import { type FailureKind, parseRetryAfter, RetriesExhaustedError } from '../export/retryPolicy.js';
 
@@ -23,14 +23,34 @@ function messageOf(error: unknown): string {
   return typeof message === 'string' ? message : String(error);
 }
 
+function credentialName(config: ExportConfig): string {
+  return config.graphCredential.kind === 'federated' ? '' : config.graphCredential.name;
+}
+
+/** The federated credential the app registration must hold for the function's identity. */
+function noMatchingFederatedCredential(config: ExportConfig): string {
+  const source = config.graphCredential;
+  const audience = source.kind === 'federated' ? source.audience : 'api://AzureADTokenExchange';
+  const identity = source.kind === 'federated' ? source.managedIdentityClientId : '(none)';
+  return (
+    `The app registration ${config.clientId} does not trust the managed identity ${identity} (GRAPH_FEDERATED_IDENTITY_CLIENT_ID): it needs a federated credential with issuer ${config.authorityHost}/${config.tenantId}/v2.0, ` +
+    `subject = that identity's principal (object) ID, and audience ${audience}. Run infra/scripts/register-app.sh --credential federated --identity <identity name>, ` +
+    "or check under App registrations > Certificates & secrets > Federated credentials that the subject is the identity's object ID, not its client ID."
+  );
+}
+
 /** Azure AD's AADSTS codes tell exactly what is wrong with an app's sign-in. */
 const AADSTS_REMEDIES: Record<string, (config: ExportConfig) => string> = {
   '7000215': (config) =>
-    `The client secret is wrong. Store the secret's Value (not its Secret ID) in Key Vault as "${config.graphCredential.name}": App registrations > Certificates & secrets.`,
+    `The client secret is wrong. Store the secret's Value (not its Secret ID) in Key Vault as "${credentialName(config)}": App registrations > Certificates & secrets.`,
+  '70021': noMatchingFederatedCredential,
+  '700211': noMatchingFederatedCredential,
+  '700212': noMatchingFederatedCredential,
+  '700213': noMatchingFederatedCredential,
   '7000222': () =>
     'The client secret has expired. Create a new one and store its Value in Key Vault, or better, move to a Key Vault certificate (GRAPH_CLIENT_CERTIFICATE_NAME), which Key Vault can renew.',
   '700027': (config) =>
-    `The certificate "${config.graphCredential.name}" is not registered on the app registration ${config.clientId}, or this machine's clock is off. Upload the certificate's public part (.cer) under App registrations > Certificates & secrets (after Key Vault renews a certificate, infra/scripts/register-app.sh --vault <vault> registers the new version), and check the clock.`,
+    `The certificate "${credentialName(config)}" is not registered on the app registration ${config.clientId}, or this machine's clock is off. Upload the certificate's public part (.cer) under App registrations > Certificates & secrets (after Key Vault renews a certificate, infra/scripts/register-app.sh --vault <vault> registers the new version), and check the clock.`,
   '700016': (config) =>
     `No application ${config.clientId} exists in tenant ${config.tenantId}. Check GRAPH_CLIENT_ID and GRAPH_TENANT_ID, and that GRAPH_AUTHORITY_HOST is the cloud the app lives in.`,
   '90002': (config) =>
@@ -39,7 +59,9 @@ const AADSTS_REMEDIES: Record<string, (config: ExportConfig) => string> = {
 
 /** Explains a failure to get the app-only token for Graph. */
 export function explainTokenError(error: unknown, config: ExportConfig): ExportError {
-  if (error instanceof ExportError) return error;
+  // A credential that wraps our own explanation (a federated assertion that could not be had) keeps it as the cause.
+  const explained = explainedCause(error);
+  if (explained !== undefined) return explained;
   const message = messageOf(error);
   const code = /AADSTS(\d+)/.exec(message)?.[1];
   const remedy = code !== undefined ? AADSTS_REMEDIES[code]?.(config) : undefined;
@@ -56,13 +78,20 @@ export function explainTokenError(error: unknown, config: ExportConfig): ExportE
   );
 }
 
+function explainedCause(error: unknown): ExportError | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    if (current instanceof ExportError) return current;
+    current = current.cause;
+  }
+  return undefined;
+}
+
 /** Explains a failure to read the app's credential from Key Vault. */
-export function explainKeyVaultError(error: unknown, config: ExportConfig): ExportError {
+export function explainKeyVaultError(error: unknown, source: VaultCredentialSource): ExportError {
   if (error instanceof ExportError) return error;
   const failure = asFailure(error);
-  const name = config.graphCredential.name;
-  const setting = config.graphCredential.setting;
-  const what = `${config.graphCredential.kind} "${name}" in ${config.keyVaultUrl}`;
+  const setting = source.setting;
+  const what = `${source.kind} "${source.name}" in ${source.keyVaultUrl}`;
   if (failure.name === 'CredentialUnavailableError' || failure.name === 'AggregateAuthenticationError') {
     return new ExportError(`No Azure identity was available to read the ${what}.`, {
       remedy:
@@ -73,7 +102,7 @@ export function explainKeyVaultError(error: unknown, config: ExportConfig): Expo
   }
   if (failure.statusCode === 404) {
     return new ExportError(`Key Vault has no ${what} (404 ${codeOf(failure, 'NotFound')}).`, {
-      remedy: `Check ${setting} and KEY_VAULT_URL, and that the ${config.graphCredential.kind} exists and is enabled.`,
+      remedy: `Check ${setting} and KEY_VAULT_URL, and that the ${source.kind} exists and is enabled.`,
       cause: error,
       code: 'KeyVaultNotFound',
     });
@@ -111,6 +140,35 @@ export function explainKeyVaultError(error: unknown, config: ExportConfig): Expo
     cause: error,
     code: 'KeyVaultUnreachable',
   });
+}
+
+/** Explains a failure to get the managed-identity token a federated credential presents. */
+export function explainManagedIdentityError(error: unknown, source: FederatedCredentialSource): ExportError {
+  if (error instanceof ExportError) return error;
+  const failure = asFailure(error);
+  const identity = `managed identity ${source.managedIdentityClientId}`;
+  // The endpoint answered (an identity that is not assigned, for one), or there was none to ask.
+  const endpointAnswered = /Authentication failed|Description:/.test(messageOf(error));
+  if (failure.name === 'CredentialUnavailableError' && !endpointAnswered) {
+    return new ExportError(
+      `GRAPH_FEDERATED_IDENTITY_CLIENT_ID is set, but no managed identity is available here to get the ${source.audience} token for ${identity}.`,
+      {
+        remedy:
+          'The secretless credential works where the function has its user-assigned identity (in Azure; the Functions host sets IDENTITY_ENDPOINT). On a workstation, use a Key Vault certificate (GRAPH_CLIENT_CERTIFICATE_NAME) instead.',
+        cause: error,
+        code: 'CredentialRejected',
+      },
+    );
+  }
+  return new ExportError(
+    `The ${identity} could not get a ${source.audience} token: ${firstLine(messageOf(error))}`,
+    {
+      remedy:
+        "Set GRAPH_FEDERATED_IDENTITY_CLIENT_ID to the client ID of a user-assigned identity assigned to this function app (the Bicep's identity, the same as AZURE_CLIENT_ID).",
+      cause: error,
+      code: 'CredentialRejected',
+    },
+  );
 }
 
 /** Explains a failed Graph request. */

@@ -1,4 +1,4 @@
-import { describeCredential, type ExportConfig } from '../config.js';
+import { describeCredentialSource, type ExportConfig } from '../config.js';
 import { createOutputCollector } from './compressedOutput.js';
 import { createSerializer, type GraphUser } from './formats.js';
 import { memoryWarning } from './memoryBudget.js';
@@ -161,7 +161,7 @@ async function listAndSerialise(
 export function describeSettings(config: ExportConfig): string {
   return [
     `Export starting: tenant ${config.tenantId}, client ${config.clientId}`,
-    `credential: ${describeCredential(config.graphCredential)} in ${config.keyVaultUrl}`,
+    `credential: ${describeCredentialSource(config.graphCredential)}`,
     `Graph ${config.graphEndpoint} via ${config.authorityHost}`,
     `select ${config.select.join(',')}`,
     `filter ${config.filter ?? '(none)'}`,

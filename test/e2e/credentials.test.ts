@@ -98,3 +98,95 @@ describe('a Key Vault certificate that renewed itself (a new version the app doe
     expect(run.stderr).toMatch(/Export failed \(CredentialRejected\).*AADSTS700027/);
   });
 });
+
+describe('secretless: the app trusts the function managed identity as a federated credential', () => {
+  const federated = () => ({
+    KEY_VAULT_URL: undefined,
+    GRAPH_CLIENT_CERTIFICATE_NAME: undefined,
+    GRAPH_CLIENT_SECRET_NAME: undefined,
+    GRAPH_FEDERATED_IDENTITY_CLIENT_ID: env.sandbox.functionIdentity.clientId,
+  });
+
+  it('exports the whole directory with no secret, certificate or vault anywhere', async () => {
+    const issuedBefore = env.sandbox.tenant.issued.length;
+    const vaultReadsBefore = env.sandbox.vault.requests.length;
+    const run = await env.runExport(federated());
+    expect(run.exitCode, run.output).toBe(0);
+    const users = JSON.parse(
+      (await env.container.getBlobClient('latest/users.json').downloadToBuffer()).toString('utf8'),
+    ) as unknown;
+    expect(users).toEqual(expectedUsers(env.sandbox, DEFAULT_SELECT));
+    expect(run.stdout).toContain(
+      `credential: managed identity ${env.sandbox.functionIdentity.clientId} (federated credential), audience api://AzureADTokenExchange`,
+    );
+    // The identity's token for the exchange audience was the assertion; Key Vault was never asked.
+    const issued = env.sandbox.tenant.issued.slice(issuedBefore);
+    expect(issued.map(({ clientId, audience }) => ({ clientId, audience }))).toEqual([
+      { clientId: env.sandbox.functionIdentity.clientId, audience: 'api://AzureADTokenExchange' },
+      { clientId: env.sandbox.exportApp.clientId, audience: env.sandbox.origin },
+    ]);
+    expect(env.sandbox.vault.requests.length).toBe(vaultReadsBefore);
+    expect(env.sandbox.managedIdentity.requests.at(-1)).toEqual({
+      clientId: env.sandbox.functionIdentity.clientId,
+      resource: 'api://AzureADTokenExchange',
+    });
+  });
+
+  it('a federated credential whose subject is not the identity principal ID fails with the remedy', async () => {
+    const trust = env.sandbox.exportApp.federatedCredentials[0]!;
+    const principalId = trust.subject;
+    // The common slip: the identity's client ID where its object (principal) ID belongs.
+    trust.subject = env.sandbox.functionIdentity.clientId;
+    try {
+      const run = await env.runExport(federated());
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toMatch(/Export failed \(CredentialRejected\).*\(AADSTS700213\)/);
+      expect(run.stderr).toMatch(
+        /does not trust the managed identity .*: it needs a federated credential with issuer https:\/\/login\.microsoftonline\.com\/[0-9a-f-]+\/v2\.0, subject = that identity's principal \(object\) ID, and audience api:\/\/AzureADTokenExchange\. Run infra\/scripts\/register-app\.sh --credential federated/,
+      );
+    } finally {
+      trust.subject = principalId;
+    }
+  });
+
+  it('an app with no federated credential fails with the same remedy, and writes nothing', async () => {
+    const before = (await env.container.getBlobClient('latest/manifest.json').downloadToBuffer()).toString(
+      'utf8',
+    );
+    const trusts = env.sandbox.exportApp.federatedCredentials.splice(0);
+    try {
+      const run = await env.runExport(federated());
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toMatch(/\(AADSTS700211\).*register-app\.sh --credential federated --identity/);
+    } finally {
+      env.sandbox.exportApp.federatedCredentials.push(...trusts);
+    }
+    const after = (await env.container.getBlobClient('latest/manifest.json').downloadToBuffer()).toString(
+      'utf8',
+    );
+    expect(after).toBe(before);
+  });
+
+  it('without a managed identity (a workstation), says the credential works in Azure and what to use here', async () => {
+    const run = await env.runExport({
+      ...federated(),
+      IDENTITY_ENDPOINT: undefined,
+      IDENTITY_HEADER: undefined,
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(
+      /GRAPH_FEDERATED_IDENTITY_CLIENT_ID is set, but no managed identity is available here.*use a Key Vault certificate \(GRAPH_CLIENT_CERTIFICATE_NAME\)/,
+    );
+  });
+
+  it('an identity that is not assigned to the function names the setting to fix', async () => {
+    const run = await env.runExport({
+      ...federated(),
+      GRAPH_FEDERATED_IDENTITY_CLIENT_ID: '0f0e0d0c-0b0a-4909-8807-060504030201',
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(
+      /managed identity 0f0e0d0c-0b0a-4909-8807-060504030201 could not get a api:\/\/AzureADTokenExchange token.*Set GRAPH_FEDERATED_IDENTITY_CLIENT_ID to the client ID of a user-assigned identity assigned to this function app/,
+    );
+  });
+});

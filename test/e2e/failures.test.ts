@@ -269,7 +269,7 @@ describe('a run that fails', () => {
     const keyBody = app.keyPem.split('\n').filter((line) => line && !line.startsWith('-----'));
     const secrets = [
       sandbox.exportAppSecret,
-      sandbox.functionIdentitySecret,
+      sandbox.managedIdentity.identityHeader,
       sandbox.vault.entries.get('wrong-secret')!.value,
       ...keyBody.slice(1, 4),
       app.pkcs12Base64.slice(100, 160),

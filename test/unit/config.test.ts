@@ -58,6 +58,7 @@ describe('loadConfig', () => {
       kind: 'certificate',
       name: 'graph-cert',
       setting: 'GRAPH_CLIENT_CERTIFICATE_NAME',
+      keyVaultUrl: 'https://kv-test.vault.azure.net',
     });
     expect(config.graphEndpoint).toBe('https://graph.microsoft.us');
     expect(config.select).toEqual(['id', 'displayName', 'mail']);
@@ -84,7 +85,7 @@ describe('loadConfig', () => {
       /^KEY_VAULT_URL must be an https URL/,
       /^GRAPH_TENANT_ID must be the tenant's GUID or one of its domains/,
       /^GRAPH_CLIENT_ID must be the application \(client\) ID, a GUID/,
-      /^Neither GRAPH_CLIENT_CERTIFICATE_NAME nor GRAPH_CLIENT_SECRET_NAME is set/,
+      /^None of GRAPH_FEDERATED_IDENTITY_CLIENT_ID, GRAPH_CLIENT_CERTIFICATE_NAME and GRAPH_CLIENT_SECRET_NAME is set/,
       /^GRAPH_ENDPOINT must be an https URL with no path/,
       /^EXPORT_SCHEDULE must be an NCRONTAB expression with 6 fields; this one has 5\. Azure Functions uses 6 fields.*; got "0 2 \* \* \*"\.$/,
       /^EXPORT_SELECT .*"display name", "manager\/id"/,
@@ -101,16 +102,59 @@ describe('loadConfig', () => {
     expect(
       problemsOf({ EXPORT_STORAGE: 'UseDevelopmentStorage=true', GRAPH_CLIENT_SECRET_NAME: 's' }),
     ).toEqual([
-      expect.stringMatching(/^KEY_VAULT_URL is missing/),
       expect.stringMatching(/^GRAPH_TENANT_ID is missing/),
       expect.stringMatching(/^GRAPH_CLIENT_ID is missing/),
+      expect.stringMatching(/^KEY_VAULT_URL is missing: GRAPH_CLIENT_SECRET_NAME names a Key Vault object/),
     ]);
   });
 
-  it('rejects a secret and a certificate set together', () => {
+  it('rejects two credentials set together', () => {
     expect(problemsOf(validEnv({ GRAPH_CLIENT_CERTIFICATE_NAME: 'graph-cert' }))).toEqual([
       expect.stringMatching(
-        /GRAPH_CLIENT_SECRET_NAME and GRAPH_CLIENT_CERTIFICATE_NAME are both set: set exactly one/,
+        /GRAPH_CLIENT_CERTIFICATE_NAME and GRAPH_CLIENT_SECRET_NAME are both set: set exactly one/,
+      ),
+    ]);
+    expect(
+      problemsOf(
+        validEnv({
+          GRAPH_CLIENT_CERTIFICATE_NAME: 'graph-cert',
+          GRAPH_FEDERATED_IDENTITY_CLIENT_ID: CLIENT_ID,
+        }),
+      ),
+    ).toEqual([expect.stringMatching(/^GRAPH_FEDERATED_IDENTITY_CLIENT_ID and .* are all set/)]);
+  });
+
+  it('reads a federated managed identity, needing no Key Vault, with the audience of its cloud', () => {
+    const identity = '0f0e0d0c-0b0a-4909-8807-060504030201';
+    const federated = (overrides: Record<string, string | undefined>) =>
+      validEnv({
+        KEY_VAULT_URL: undefined,
+        GRAPH_CLIENT_SECRET_NAME: undefined,
+        GRAPH_FEDERATED_IDENTITY_CLIENT_ID: identity,
+        ...overrides,
+      });
+    const config = loadConfig(federated({}));
+    expect(config.keyVaultUrl).toBeUndefined();
+    expect(config.graphCredential).toEqual({
+      kind: 'federated',
+      managedIdentityClientId: identity,
+      setting: 'GRAPH_FEDERATED_IDENTITY_CLIENT_ID',
+      audience: 'api://AzureADTokenExchange',
+    });
+    const audienceIn = (host: string) => {
+      const source = loadConfig(federated({ GRAPH_AUTHORITY_HOST: host })).graphCredential;
+      return source.kind === 'federated' ? source.audience : undefined;
+    };
+    expect(audienceIn('https://login.microsoftonline.us')).toBe('api://AzureADTokenExchangeUSGov');
+    expect(audienceIn('https://login.chinacloudapi.cn')).toBe('api://AzureADTokenExchangeChina');
+    expect(problemsOf(federated({ GRAPH_AUTHORITY_HOST: 'https://login.example.com' }))).toEqual([
+      expect.stringMatching(
+        /^GRAPH_FEDERATED_IDENTITY_CLIENT_ID needs a cloud whose token-exchange audience is known/,
+      ),
+    ]);
+    expect(problemsOf(federated({ GRAPH_FEDERATED_IDENTITY_CLIENT_ID: 'my-identity' }))).toEqual([
+      expect.stringMatching(
+        /^GRAPH_FEDERATED_IDENTITY_CLIENT_ID must be the managed identity's client ID, a GUID/,
       ),
     ]);
   });

@@ -1,3 +1,4 @@
+import type { ExportConfig, VaultCredentialSource } from '../../src/config.js';
 import type { Env } from '../../src/settings.js';
 
 export const TENANT_ID = '11111111-2222-4333-8444-555555555555';
@@ -13,4 +14,11 @@ export function validEnv(overrides: Record<string, string | undefined> = {}): En
     EXPORT_STORAGE: 'UseDevelopmentStorage=true',
     ...overrides,
   };
+}
+
+/** The Key Vault credential of a configuration that has one. */
+export function vaultSource(config: ExportConfig): VaultCredentialSource {
+  if (config.graphCredential.kind === 'federated')
+    throw new Error('this configuration has no Key Vault credential');
+  return config.graphCredential;
 }

@@ -9,7 +9,7 @@ import {
 import { loadConfig } from '../../../src/config.js';
 import { ExportError } from '../../../src/errors.js';
 import { createAppCertificate } from '../../../sandbox/certificates.js';
-import { validEnv } from '../validEnv.js';
+import { validEnv, vaultSource } from '../validEnv.js';
 
 function vault(
   entries: Record<string, { value?: string; contentType?: string }>,
@@ -36,7 +36,8 @@ function vault(
 describe('readGraphCredential', () => {
   it('a client secret name gives a ClientSecretCredential', async () => {
     const secrets = vault({ 'graph-client-secret': { value: 'the-secret' } });
-    const { credential } = await readGraphCredential(loadConfig(validEnv()), secrets);
+    const config0 = loadConfig(validEnv());
+    const { credential } = await readGraphCredential(config0, vaultSource(config0), secrets);
     expect(credential).toBeInstanceOf(ClientSecretCredential);
     expect(secrets.read).toEqual(['graph-client-secret']);
   });
@@ -48,20 +49,24 @@ describe('readGraphCredential', () => {
     );
     const { credential } = await readGraphCredential(
       config,
+      vaultSource(config),
       vault({ 'graph-cert': { value: app.pkcs12Base64, contentType: 'application/x-pkcs12' } }),
     );
     expect(credential).toBeInstanceOf(ClientCertificateCredential);
   });
 
   it('a missing entry fails with the setting to check', async () => {
-    const error = await readGraphCredential(loadConfig(validEnv()), vault({})).catch((e: unknown) => e);
+    const config = loadConfig(validEnv());
+    const error = await readGraphCredential(config, vaultSource(config), vault({})).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ExportError);
     expect((error as Error).message).toMatch(/no secret "graph-client-secret".*GRAPH_CLIENT_SECRET_NAME/);
   });
 
   it('an empty secret fails rather than signing in with nothing', async () => {
+    const config = loadConfig(validEnv());
     const error = await readGraphCredential(
-      loadConfig(validEnv()),
+      config,
+      vaultSource(config),
       vault({ 'graph-client-secret': { value: '' } }),
     ).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(

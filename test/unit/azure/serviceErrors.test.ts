@@ -8,7 +8,7 @@ import {
 } from '../../../src/azure/serviceErrors.js';
 import { RetriesExhaustedError } from '../../../src/export/retryPolicy.js';
 import { loadConfig } from '../../../src/config.js';
-import { CLIENT_ID, TENANT_ID, validEnv } from '../validEnv.js';
+import { CLIENT_ID, TENANT_ID, validEnv, vaultSource } from '../validEnv.js';
 
 const config = loadConfig(validEnv());
 const none = { throttled: 0, transient: 0 };
@@ -48,13 +48,15 @@ describe('explainTokenError', () => {
 
 describe('explainKeyVaultError', () => {
   it('a 403 asks for the Key Vault Secrets User role', () => {
-    expect(explainKeyVaultError(restError(403, 'Forbidden'), config).message).toMatch(
+    expect(explainKeyVaultError(restError(403, 'Forbidden'), vaultSource(config)).message).toMatch(
       /Access to the secret "graph-client-secret" in https:\/\/kv-test\.vault\.azure\.net was denied \(403 Forbidden\).*"Key Vault Secrets User"/,
     );
   });
 
   it('a 404 names the setting to check', () => {
-    expect(explainKeyVaultError(restError(404, 'SecretNotFound'), certificateConfig).message).toMatch(
+    expect(
+      explainKeyVaultError(restError(404, 'SecretNotFound'), vaultSource(certificateConfig)).message,
+    ).toMatch(
       /Key Vault has no certificate "graph-cert" .*\(404 SecretNotFound\)\. Check GRAPH_CLIENT_CERTIFICATE_NAME and KEY_VAULT_URL/,
     );
   });
@@ -63,7 +65,7 @@ describe('explainKeyVaultError', () => {
     const error = Object.assign(new Error('DefaultAzureCredential failed'), {
       name: 'AggregateAuthenticationError',
     });
-    expect(explainKeyVaultError(error, config).message).toMatch(
+    expect(explainKeyVaultError(error, vaultSource(config)).message).toMatch(
       /No Azure identity .*managed identity.*az login/,
     );
   });

@@ -151,8 +151,17 @@ describe('one credential choice (graphCredential)', () => {
     return {
       GRAPH_CLIENT_CERTIFICATE_NAME: text(passed['graphClientCertificateName']),
       GRAPH_CLIENT_SECRET_NAME: text(passed['graphClientSecretName']),
+      GRAPH_FEDERATED_IDENTITY_CLIENT_ID: text(passed['graphFederatedIdentityClientId']),
     };
   };
+  // What the identity module's clientId output evaluates to in these tests.
+  const IDENTITY_CLIENT_ID = '0f0e0d0c-0b0a-4909-8807-060504030201';
+  const withIdentity = (settings: Record<string, string>) => ({
+    ...settings,
+    GRAPH_FEDERATED_IDENTITY_CLIENT_ID: settings['GRAPH_FEDERATED_IDENTITY_CLIENT_ID']
+      ? IDENTITY_CLIENT_ID
+      : '',
+  });
   const accepted = (settings: Record<string, string>) =>
     loadConfig({
       KEY_VAULT_URL: 'https://kv-prod.vault.azure.net',
@@ -162,14 +171,26 @@ describe('one credential choice (graphCredential)', () => {
       ...settings,
     }).graphCredential;
 
-  it('deploys the certificate register-app.sh creates by default, which the configuration check accepts', () => {
+  it("deploys the secretless credential by default: the function's own identity, no Key Vault object", () => {
+    expect(valueOf(main.params.get('graphCredential')!.defaultValue!, main)).toBe('federated');
+    expect(settingsFor('federated')).toEqual({
+      GRAPH_CLIENT_CERTIFICATE_NAME: '',
+      GRAPH_CLIENT_SECRET_NAME: '',
+      GRAPH_FEDERATED_IDENTITY_CLIENT_ID: '<identity>.outputs.clientId',
+    });
+    expect(accepted(withIdentity(settingsFor('federated')))).toMatchObject({
+      kind: 'federated',
+      managedIdentityClientId: IDENTITY_CLIENT_ID,
+      audience: 'api://AzureADTokenExchange',
+    });
+  });
+
+  it('deploys a Key Vault certificate alone when asked', () => {
     expect(settingsFor('certificate:graph-client-certificate')).toEqual({
       GRAPH_CLIENT_CERTIFICATE_NAME: 'graph-client-certificate',
       GRAPH_CLIENT_SECRET_NAME: '',
+      GRAPH_FEDERATED_IDENTITY_CLIENT_ID: '',
     });
-    expect(valueOf(main.params.get('graphCredential')!.defaultValue!, main)).toBe(
-      'certificate:graph-client-certificate',
-    );
     expect(accepted(settingsFor('certificate:graph-client-certificate'))).toMatchObject({
       kind: 'certificate',
     });
@@ -179,6 +200,7 @@ describe('one credential choice (graphCredential)', () => {
     expect(settingsFor('secret:graph-client-secret')).toEqual({
       GRAPH_CLIENT_CERTIFICATE_NAME: '',
       GRAPH_CLIENT_SECRET_NAME: 'graph-client-secret',
+      GRAPH_FEDERATED_IDENTITY_CLIENT_ID: '',
     });
     expect(accepted(settingsFor('secret:graph-client-secret'))).toMatchObject({
       kind: 'secret',
@@ -186,13 +208,14 @@ describe('one credential choice (graphCredential)', () => {
     });
   });
 
-  it('sets neither for a value that is not kind:name, so each run says what is wrong', () => {
+  it('sets none for a value that is neither federated nor kind:name, so each run says what is wrong', () => {
     expect(settingsFor('graph-client-secret')).toEqual({
       GRAPH_CLIENT_CERTIFICATE_NAME: '',
       GRAPH_CLIENT_SECRET_NAME: '',
+      GRAPH_FEDERATED_IDENTITY_CLIENT_ID: '',
     });
-    expect(() => accepted(settingsFor('graph-client-secret'))).toThrow(
-      /Neither GRAPH_CLIENT_CERTIFICATE_NAME nor GRAPH_CLIENT_SECRET_NAME/,
+    expect(() => accepted(withIdentity(settingsFor('graph-client-secret')))).toThrow(
+      /None of GRAPH_FEDERATED_IDENTITY_CLIENT_ID, GRAPH_CLIENT_CERTIFICATE_NAME and GRAPH_CLIENT_SECRET_NAME is set/,
     );
   });
 });

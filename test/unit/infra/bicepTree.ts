@@ -187,6 +187,7 @@ export function text(value: BicepValue | undefined): string {
 
 const FUNCTIONS: Record<string, (...args: BicepValue[]) => BicepValue> = {
   toLower: (value) => text(value).toLowerCase(),
+  trim: (value) => text(value).trim(),
   toUpper: (value) => text(value).toUpperCase(),
   replace: (value, from, to) => text(value).split(text(from)).join(text(to)),
   take: (value, count) =>
