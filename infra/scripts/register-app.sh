@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Registers the Entra ID application that entra-user-export signs in as, and stores its
-# credential in Key Vault: what the Graph quickstart does by hand in the portal. Safe to re-run:
-# each step checks what exists first.
+# Registers the Entra ID application that entra-user-export signs in as, and gives it its
+# credential: a federated trust of the function's managed identity (secretless), or a certificate
+# or secret kept in Key Vault. What the Graph quickstart does by hand in the portal. Safe to
+# re-run: each step checks what exists first.
 set -euo pipefail
 
 readonly GRAPH_APP_ID='00000003-0000-0000-c000-000000000000'
@@ -9,15 +10,20 @@ readonly USER_READ_ALL_ROLE='df021288-bdef-4463-88db-98f22de89214'
 
 usage() {
   cat <<'USAGE'
-Usage: infra/scripts/register-app.sh --vault NAME [options]
+Usage: infra/scripts/register-app.sh --identity NAME [options]
+       infra/scripts/register-app.sh --credential certificate|secret --vault NAME [options]
 
 Creates (or finds) the app registration, gives it the Microsoft Graph User.Read.All application
-permission with admin consent, puts its credential in Key Vault, and prints the app settings.
+permission with admin consent, gives it its credential, and prints the app settings.
 
-  --vault NAME              Key Vault that holds the credential (required; see the infra outputs)
+  --credential KIND         federated (default: secretless, the app trusts the function's
+                            managed identity; nothing to store or renew), certificate or secret
+  --identity NAME           with federated: the function's user-assigned managed identity
+                            (the infra output AZURE_FUNCTION_IDENTITY_NAME)
+  --vault NAME              with certificate or secret: the Key Vault that holds it
+                            (the infra output AZURE_KEY_VAULT_NAME)
   --app-name NAME           app registration display name (default: entra-user-export), matched exactly
   --app-id ID               use this app registration (its application ID) instead of finding it by name
-  --credential KIND         certificate (default, preferred) or secret
   --certificate-name NAME   Key Vault certificate name (default: graph-client-certificate)
   --secret-name NAME        Key Vault secret name (default: graph-client-secret)
   --secret-years N          client secret lifetime in years (default: 1)
@@ -25,8 +31,11 @@ permission with admin consent, puts its credential in Key Vault, and prints the 
                             version of the Key Vault secret, then remove the app's previous ones
   -h, --help                this text
 
-Needs the Azure CLI, signed in (az login) as someone who may create app registrations, with
-Key Vault Certificates Officer / Secrets Officer on the vault. Admin consent needs a Global or
+With a certificate, every current version of it is registered on the app (Key Vault renews it
+as a new version), and expired versions this script registered are removed.
+
+Needs the Azure CLI, signed in (az login) as someone who may create app registrations (and with
+Key Vault Certificates Officer / Secrets Officer on the vault for a certificate or secret). Admin consent needs a Global or
 Privileged Role Administrator; otherwise the script prints the consent URL to hand to one.
 USAGE
 }
@@ -38,9 +47,10 @@ fail() {
 }
 
 vault=''
+identity=''
 app_name='entra-user-export'
 app_id=''
-credential='certificate'
+credential='federated'
 certificate_name='graph-client-certificate'
 secret_name='graph-client-secret'
 secret_years='1'
@@ -50,6 +60,7 @@ readonly SECRET_DISPLAY_NAME='entra-user-export'
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --vault) vault="${2:-}"; shift 2 ;;
+    --identity) identity="${2:-}"; shift 2 ;;
     --app-name) app_name="${2:-}"; shift 2 ;;
     --app-id) app_id="${2:-}"; shift 2 ;;
     --credential) credential="${2:-}"; shift 2 ;;
@@ -62,8 +73,13 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-[[ -n "$vault" ]] || { usage >&2; fail '--vault is required'; }
-[[ "$credential" == certificate || "$credential" == secret ]] || fail "--credential must be certificate or secret, not '$credential'"
+[[ "$credential" == federated || "$credential" == certificate || "$credential" == secret ]] ||
+  fail "--credential must be federated, certificate or secret, not '$credential'"
+if [[ "$credential" == federated ]]; then
+  [[ -n "$identity" ]] || { usage >&2; fail "--identity is required with --credential federated: the function's managed identity (infra output AZURE_FUNCTION_IDENTITY_NAME)"; }
+else
+  [[ -n "$vault" ]] || { usage >&2; fail "--vault is required with --credential $credential (infra output AZURE_KEY_VAULT_NAME)"; }
+fi
 [[ "$secret_years" =~ ^[1-9][0-9]*$ ]] || fail "--secret-years must be a whole number of years"
 [[ "$rotate" == false || "$credential" == secret ]] || fail '--rotate is for --credential secret (a Key Vault certificate renews itself)'
 command -v az >/dev/null || fail 'the Azure CLI (az) is not installed'
@@ -73,8 +89,17 @@ trap 'rm -rf "$work_dir"' EXIT
 umask 077
 
 tenant_id=$(az account show --query tenantId -o tsv) || fail 'not signed in: run az login'
-vault_url=$(az keyvault show --name "$vault" --query properties.vaultUri -o tsv 2>/dev/null) ||
-  fail "no Key Vault named '$vault' is visible to you: provision infra/main.bicep first, or check --vault"
+vault_url=''
+if [[ "$credential" != federated ]]; then
+  vault_url=$(az keyvault show --name "$vault" --query properties.vaultUri -o tsv 2>/dev/null) ||
+    fail "no Key Vault named '$vault' is visible to you: provision infra/main.bicep first, or check --vault"
+else
+  [[ "$identity" =~ ^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$ ]] || fail "--identity must be a managed identity's name, not '$identity'"
+  identity_ids=$(az identity list --query "[?name=='$identity'].[principalId, clientId]" -o tsv)
+  [[ $(grep -c . <<<"$identity_ids" || true) -eq 1 ]] ||
+    fail "expected one managed identity named '$identity' in this subscription, found $(grep -c . <<<"$identity_ids" || true): provision infra/main.bicep first, or check --identity"
+  read -r identity_principal_id identity_client_id <<<"$identity_ids"
+fi
 
 # 1. The app registration and its service principal. `az ad app list --display-name` matches by
 #    prefix (azure-cli #23053): an exact OData filter, quotes doubled, so that 'entra-user-export'
@@ -119,23 +144,70 @@ else
   say "admin consent not granted (it needs a Global or Privileged Role Administrator): have one open $consent_url"
 fi
 
-# 3. The credential, kept in Key Vault and never printed.
-if [[ "$credential" == certificate ]]; then
+# 3. The credential.
+if [[ "$credential" == federated ]]; then
+  # The identity's tokens for the token-exchange audience sign the app in: issuer, subject
+  # (the identity's principal ID, not its client ID) and audience must match exactly.
+  cloud=$(az cloud show --query name -o tsv)
+  case "$cloud" in
+    AzureCloud) audience='api://AzureADTokenExchange' ;;
+    AzureUSGovernment) audience='api://AzureADTokenExchangeUSGov' ;;
+    AzureChinaCloud) audience='api://AzureADTokenExchangeChina' ;;
+    *) fail "no token-exchange audience is known for the cloud '$cloud': use --credential certificate" ;;
+  esac
+  login=$(az cloud show --query endpoints.activeDirectory -o tsv)
+  issuer="${login%/}/$tenant_id/v2.0"
+  trusted=$(az ad app federated-credential list --id "$app_id" \
+    --query "[?issuer=='$issuer' && subject=='$identity_principal_id'].audiences[]" -o tsv)
+  if grep -qxF "$audience" <<<"$trusted"; then
+    say "the app already trusts managed identity '$identity' ($identity_principal_id)"
+  else
+    cat >"$work_dir/federated.json" <<JSON
+{"name": "function-identity-${identity_principal_id:0:8}", "issuer": "$issuer", "subject": "$identity_principal_id", "audiences": ["$audience"], "description": "entra-user-export: the function app's managed identity '$identity'"}
+JSON
+    az ad app federated-credential create --id "$app_id" --parameters "@$work_dir/federated.json" --output none
+    say "the app now trusts managed identity '$identity' ($identity_principal_id) as a federated credential"
+  fi
+  setting_line="GRAPH_FEDERATED_IDENTITY_CLIENT_ID=$identity_client_id"
+  deploy_credential='federated'
+elif [[ "$credential" == certificate ]]; then
+  # Kept in Key Vault and never printed; only public parts reach the app.
   if ! az keyvault certificate show --vault-name "$vault" --name "$certificate_name" --query id -o tsv >/dev/null 2>&1; then
     # The default policy: self-signed, RSA 2048, exportable key, PKCS#12, renewed before expiry.
     az keyvault certificate create --vault-name "$vault" --name "$certificate_name" \
       --policy "$(az keyvault certificate get-default-policy)" --output none
     say "created certificate '$certificate_name' in $vault"
   fi
-  thumbprint=$(az keyvault certificate show --vault-name "$vault" --name "$certificate_name" --query x509ThumbprintHex -o tsv)
+  # Every version Key Vault holds: the current ones are registered (a renewal is a new version
+  # the function reads at once), and expired ones this script registered are taken off the app.
+  now=$(date -u +%s)
   registered=$(az ad app credential list --id "$app_id" --cert --query '[].customKeyIdentifier' -o tsv)
-  if ! grep -qixF "$thumbprint" <<<"$registered"; then
-    az keyvault certificate download --vault-name "$vault" --name "$certificate_name" --file "$work_dir/public.pem" --encoding PEM
-    az ad app credential reset --id "$app_id" --cert "@$work_dir/public.pem" --append --output none
-    say "registered certificate $thumbprint on the app"
-  else
-    say "certificate $thumbprint is registered on the app"
-  fi
+  while IFS=$'\t' read -r thumbprint enabled expires version_id; do
+    [[ -n "$thumbprint" ]] || continue
+    version=${version_id##*/}
+    expired=false
+    [[ -n "$expires" && "$expires" != None && $(date -u -d "$expires" +%s) -le "$now" ]] && expired=true
+    if [[ "$expired" == true ]]; then
+      if grep -qixF "$thumbprint" <<<"$registered"; then
+        key_ids=$(az ad app credential list --id "$app_id" --cert --query "[?customKeyIdentifier=='$thumbprint'].keyId" -o tsv </dev/null)
+        while read -r key_id; do
+          [[ -n "$key_id" ]] && az ad app credential delete --id "$app_id" --key-id "$key_id" --cert </dev/null
+        done <<<"$key_ids"
+        say "removed expired certificate version $version ($thumbprint) from the app"
+      fi
+    elif [[ "${enabled,,}" != true ]]; then
+      say "certificate version $version ($thumbprint) is disabled in Key Vault: not registered"
+    elif grep -qixF "$thumbprint" <<<"$registered"; then
+      say "certificate version $version ($thumbprint) is registered on the app"
+    else
+      rm -f "$work_dir/public.pem"
+      az keyvault certificate download --vault-name "$vault" --name "$certificate_name" --version "$version" \
+        --file "$work_dir/public.pem" --encoding PEM </dev/null
+      az ad app credential reset --id "$app_id" --cert "@$work_dir/public.pem" --append --output none </dev/null
+      say "registered certificate version $version ($thumbprint) on the app"
+    fi
+  done < <(az keyvault certificate list-versions --vault-name "$vault" --name "$certificate_name" \
+    --query '[].[x509ThumbprintHex, attributes.enabled, attributes.expires, id]' -o tsv)
   setting_line="GRAPH_CLIENT_CERTIFICATE_NAME=$certificate_name"
   deploy_credential="certificate:$certificate_name"
 else
@@ -182,10 +254,20 @@ say ''
 say 'Next, deploy infra/main.bicep again with the app and this credential:'
 say "  az deployment group create -g <group> -f infra/main.bicep -p environmentName=<env> graphClientId=$app_id graphCredential=$deploy_credential"
 say "  or: azd env set GRAPH_CLIENT_ID $app_id && azd env set GRAPH_CREDENTIAL $deploy_credential && azd up"
-say 'The settings for local.settings.json (func start, npm run export):'
-cat <<SETTINGS
+if [[ "$credential" == federated ]]; then
+  say 'The function app settings (the Bicep sets them; a federated credential signs in only where the'
+  say "identity is, in Azure: for func start or npm run export on a workstation, use --credential certificate):"
+  cat <<SETTINGS
+GRAPH_TENANT_ID=$tenant_id
+GRAPH_CLIENT_ID=$app_id
+$setting_line
+SETTINGS
+else
+  say 'The settings for local.settings.json (func start, npm run export):'
+  cat <<SETTINGS
 KEY_VAULT_URL=${vault_url%/}
 GRAPH_TENANT_ID=$tenant_id
 GRAPH_CLIENT_ID=$app_id
 $setting_line
 SETTINGS
+fi

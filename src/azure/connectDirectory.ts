@@ -89,7 +89,7 @@ export async function connectWithVault(
         credentialWarning:
           `The newest version (${newest.version ?? 'unknown'}) of the ${describeCredential(source)} is not registered on app ${config.clientId} (AADSTS700027); ` +
           `signed in with the earlier version ${version}${expires ? `, valid until ${expires.toISOString()}` : ''}. ` +
-          'Register the new version before then: infra/scripts/register-app.sh --vault <vault> registers every current version.',
+          'Register the new version before then: infra/scripts/register-app.sh --credential certificate --vault <vault> registers every current version.',
       };
     }
     throw error;

@@ -50,7 +50,7 @@ const AADSTS_REMEDIES: Record<string, (config: ExportConfig) => string> = {
   '7000222': () =>
     'The client secret has expired. Create a new one and store its Value in Key Vault, or better, move to a Key Vault certificate (GRAPH_CLIENT_CERTIFICATE_NAME), which Key Vault can renew.',
   '700027': (config) =>
-    `The certificate "${credentialName(config)}" is not registered on the app registration ${config.clientId}, or this machine's clock is off. Upload the certificate's public part (.cer) under App registrations > Certificates & secrets (after Key Vault renews a certificate, infra/scripts/register-app.sh --vault <vault> registers the new version), and check the clock.`,
+    `The certificate "${credentialName(config)}" is not registered on the app registration ${config.clientId}, or this machine's clock is off. Upload the certificate's public part (.cer) under App registrations > Certificates & secrets (after Key Vault renews a certificate, infra/scripts/register-app.sh --credential certificate --vault <vault> registers the new version), and check the clock.`,
   '700016': (config) =>
     `No application ${config.clientId} exists in tenant ${config.tenantId}. Check GRAPH_CLIENT_ID and GRAPH_TENANT_ID, and that GRAPH_AUTHORITY_HOST is the cloud the app lives in.`,
   '90002': (config) =>

@@ -65,7 +65,7 @@ describe('a Key Vault certificate that renewed itself (a new version the app doe
       ),
     );
     expect((await manifest()).credentialWarning).toMatch(
-      /register-app\.sh --vault <vault> registers every current version/,
+      /register-app\.sh --credential certificate --vault <vault> registers every current version/,
     );
     const event = env.sandbox.appInsights.events(EXPORT_COMPLETED_EVENT).at(-1)!;
     expect((event['properties'] as Record<string, string>)['credentialWarning']).toMatch(/AADSTS700027/);

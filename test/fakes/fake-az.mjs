@@ -105,25 +105,115 @@ switch (command) {
       }),
     );
     break;
-  case 'keyvault certificate create':
+  case 'keyvault certificate create': {
     if (!JSON.parse(options['--policy']).keyProperties.exportable) error(1, 'policy');
+    // Each certificate keeps its versions; the default policy's lifetime is 12 months.
+    const thumbprint = randomBytes(20).toString('hex').toUpperCase();
     state.vault.certificates[options['--name']] = {
       id: randomUUID(),
-      thumbprint: randomBytes(20).toString('hex').toUpperCase(),
+      thumbprint,
+      versions: [
+        {
+          version: randomBytes(16).toString('hex'),
+          thumbprint,
+          enabled: true,
+          expires: new Date(Date.now() + 365 * 86_400_000).toISOString().replace('Z', '+00:00'),
+        },
+      ],
     };
     break;
+  }
+  case 'keyvault certificate list-versions': {
+    if (options['--query'] !== '[].[x509ThumbprintHex, attributes.enabled, attributes.expires, id]')
+      error(1, `fake az does not know the query ${options['--query']}`);
+    const certificate = state.vault.certificates[options['--name']] ?? error(3, 'Certificate not found');
+    const name = options['--name'];
+    out(
+      certificate.versions
+        .map((v) =>
+          [
+            v.thumbprint,
+            v.enabled ? 'True' : 'False',
+            v.expires ?? 'None',
+            `https://${state.vault.name}.vault.azure.net/certificates/${name}/${v.version}`,
+          ].join('\t'),
+        )
+        .join('\n'),
+    );
+    break;
+  }
   case 'keyvault certificate download': {
     if (existsSync(options['--file'])) error(1, `File ${options['--file']} already exists.`);
     const certificate = state.vault.certificates[options['--name']] ?? error(3, 'Certificate not found');
+    const version =
+      options['--version'] === undefined
+        ? certificate.versions.at(-1)
+        : (certificate.versions.find((v) => v.version === options['--version']) ??
+          error(3, 'Version not found'));
     writeFileSync(
       options['--file'],
-      `-----BEGIN CERTIFICATE-----\n${certificate.thumbprint}\n-----END CERTIFICATE-----\n`,
+      `-----BEGIN CERTIFICATE-----\n${version.thumbprint}\n-----END CERTIFICATE-----\n`,
     );
+    break;
+  }
+  case 'identity list': {
+    const match = /^\[\?name=='([^']*)'\]\.\[principalId, clientId\]$/.exec(options['--query'] ?? '');
+    if (!match) error(1, `fake az does not know the query ${options['--query']}`);
+    out(
+      (state.identities ?? [])
+        .filter((identity) => identity.name === match[1])
+        .map((identity) => `${identity.principalId}\t${identity.clientId}`)
+        .join('\n'),
+    );
+    break;
+  }
+  case 'cloud show':
+    if (options['--query'] === 'name') out(state.cloud ?? 'AzureCloud');
+    else if (options['--query'] === 'endpoints.activeDirectory')
+      out(
+        state.cloud === 'AzureUSGovernment'
+          ? 'https://login.microsoftonline.us'
+          : 'https://login.microsoftonline.com',
+      );
+    else error(1, `fake az does not know the query ${options['--query']}`);
+    break;
+  case 'ad app federated-credential list': {
+    const match = /^\[\?issuer=='([^']*)' && subject=='([^']*)'\]\.audiences\[\]$/.exec(
+      options['--query'] ?? '',
+    );
+    if (!match) error(1, `fake az does not know the query ${options['--query']}`);
+    out(
+      (app().federatedCredentials ?? [])
+        .filter((credential) => credential.issuer === match[1] && credential.subject === match[2])
+        .flatMap((credential) => credential.audiences)
+        .join('\n'),
+    );
+    break;
+  }
+  case 'ad app federated-credential create': {
+    const parameters = JSON.parse(readFileSync(options['--parameters'].slice(1), 'utf8'));
+    const existing = app().federatedCredentials ?? [];
+    if (existing.some((credential) => credential.name === parameters.name))
+      error(
+        1,
+        `(Request_BadRequest) FederatedIdentityCredential with name ${parameters.name} already exists.`,
+      );
+    app().federatedCredentials = [...existing, parameters];
     break;
   }
   case 'ad app credential list':
     if (options['--cert'] === true) {
-      out(app().certificates.join('\n'));
+      // customKeyIdentifier is the thumbprint; the fake's keyId is derived from it.
+      const byThumbprint = /^\[\?customKeyIdentifier=='([^']*)'\]\.keyId$/.exec(options['--query'] ?? '');
+      if (byThumbprint)
+        out(
+          app()
+            .certificates.filter((t) => t === byThumbprint[1])
+            .map((t) => `key-${t}`)
+            .join('\n'),
+        );
+      else if (options['--query'] === '[].customKeyIdentifier') out(app().certificates.join('\n'));
+      else error(1, `fake az does not know the query ${options['--query']}`);
     } else {
       // As the CLI: a JMESPath filter on displayName, the keyIds of the client secrets.
       const match = /^\[\?displayName=='([^']*)'\]\.keyId$/.exec(options['--query'] ?? '');
@@ -147,6 +237,12 @@ switch (command) {
     }
     break;
   case 'ad app credential delete': {
+    if (options['--cert'] === true) {
+      const before = app().certificates.length;
+      app().certificates = app().certificates.filter((t) => `key-${t}` !== options['--key-id']);
+      if (app().certificates.length === before) error(3, `No credential with key ID ${options['--key-id']}.`);
+      break;
+    }
     const before = app().passwords.length;
     app().passwords = app().passwords.filter((p) => p.keyId !== options['--key-id']);
     if (app().passwords.length === before) error(3, `No credential with key ID ${options['--key-id']}.`);

@@ -12,6 +12,7 @@ const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 
 interface FakeState {
   tenantId: string;
+  identities?: { name: string; principalId: string; clientId: string }[];
   apps: Record<
     string,
     {
@@ -21,11 +22,18 @@ interface FakeState {
       consented: boolean;
       certificates: string[];
       passwords: { keyId: string; displayName: string | null; value: string }[];
+      federatedCredentials?: { name: string; issuer: string; subject: string; audiences: string[] }[];
     }
   >;
   vault: {
     name: string;
-    certificates: Record<string, { thumbprint: string }>;
+    certificates: Record<
+      string,
+      {
+        thumbprint: string;
+        versions: { version: string; thumbprint: string; enabled: boolean; expires: string | null }[];
+      }
+    >;
     secrets: Record<string, string>;
     secretVersions?: Record<string, number>;
     deletedSecrets?: string[];
@@ -84,7 +92,7 @@ const calls = () =>
 
 describe('infra/scripts/register-app.sh', () => {
   it('registers the app with User.Read.All and consent, a Key Vault certificate, and prints the settings', () => {
-    const run = register(['--vault', 'kv-export']);
+    const run = register(['--credential', 'certificate', '--vault', 'kv-export']);
     expect(run.status, run.stderr).toBe(0);
     const [app] = Object.values(state().apps);
     expect(app).toMatchObject({
@@ -103,7 +111,7 @@ describe('infra/scripts/register-app.sh', () => {
 
   it("never takes another app whose name merely starts with the same text (the CLI's --display-name is a prefix match)", () => {
     const prod = seedApp('entra-user-export-prod');
-    const run = register(['--vault', 'kv-export']);
+    const run = register(['--credential', 'certificate', '--vault', 'kv-export']);
     expect(run.status, run.stderr).toBe(0);
     expect(state().apps[prod]).toMatchObject({
       certificates: [],
@@ -120,7 +128,7 @@ describe('infra/scripts/register-app.sh', () => {
   it('refuses to choose between two apps of the same name, and names them', () => {
     const first = seedApp('entra-user-export');
     const second = seedApp('entra-user-export');
-    const run = register(['--vault', 'kv-export']);
+    const run = register(['--credential', 'certificate', '--vault', 'kv-export']);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(first);
     expect(run.stderr).toContain(second);
@@ -133,11 +141,18 @@ describe('infra/scripts/register-app.sh', () => {
   it('uses the app --app-id names, and refuses one that does not exist', () => {
     seedApp('entra-user-export');
     const chosen = seedApp('entra-user-export');
-    const run = register(['--vault', 'kv-export', '--app-id', chosen]);
+    const run = register(['--credential', 'certificate', '--vault', 'kv-export', '--app-id', chosen]);
     expect(run.status, run.stderr).toBe(0);
     expect(state().apps[chosen]).toMatchObject({ consented: true });
     expect(run.stdout).toContain(`GRAPH_CLIENT_ID=${chosen}`);
-    const missing = register(['--vault', 'kv-export', '--app-id', '00000000-0000-4000-8000-000000000000']);
+    const missing = register([
+      '--credential',
+      'certificate',
+      '--vault',
+      'kv-export',
+      '--app-id',
+      '00000000-0000-4000-8000-000000000000',
+    ]);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(
       /no app registration with application ID 00000000-0000-4000-8000-000000000000/,
@@ -146,7 +161,14 @@ describe('infra/scripts/register-app.sh', () => {
 
   it('matches a display name with a quote in it exactly', () => {
     const existing = seedApp("O'Brien's export");
-    const run = register(['--vault', 'kv-export', '--app-name', "O'Brien's export"]);
+    const run = register([
+      '--credential',
+      'certificate',
+      '--vault',
+      'kv-export',
+      '--app-name',
+      "O'Brien's export",
+    ]);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain(`GRAPH_CLIENT_ID=${existing}`);
     expect(calls()).toContain(
@@ -155,10 +177,10 @@ describe('infra/scripts/register-app.sh', () => {
   });
 
   it('changes nothing when run again', () => {
-    expect(register(['--vault', 'kv-export']).status).toBe(0);
+    expect(register(['--credential', 'certificate', '--vault', 'kv-export']).status).toBe(0);
     const before = state();
     writeFileSync(join(dir, 'calls.log'), '');
-    const again = register(['--vault', 'kv-export']);
+    const again = register(['--credential', 'certificate', '--vault', 'kv-export']);
     expect(again.status, again.stderr).toBe(0);
     expect(state()).toEqual(before);
     expect(calls().filter((call) => / (create|add|reset|set|download)\b/.test(call))).toEqual([]);
@@ -230,14 +252,106 @@ describe('infra/scripts/register-app.sh', () => {
     });
 
     it('is for client secrets only', () => {
-      expect(register(['--vault', 'kv-export', '--rotate']).stderr).toMatch(
+      expect(register(['--credential', 'certificate', '--vault', 'kv-export', '--rotate']).stderr).toMatch(
         /--rotate is for --credential secret/,
       );
     });
   });
 
+  describe('--credential federated (the default): the app trusts the function identity', () => {
+    const identity = { name: 'id-prod-abc123', principalId: randomUUID(), clientId: randomUUID() };
+    const withIdentity = () => {
+      const current = state();
+      current.identities = [identity];
+      writeFileSync(join(dir, 'state.json'), JSON.stringify(current));
+    };
+
+    it("adds one federated credential: this tenant's issuer, the identity's principal ID, the exchange audience", () => {
+      withIdentity();
+      const run = register(['--identity', identity.name]);
+      expect(run.status, run.stderr).toBe(0);
+      const [app] = Object.values(state().apps);
+      expect(app!.federatedCredentials).toEqual([
+        expect.objectContaining({
+          issuer: `https://login.microsoftonline.com/${TENANT}/v2.0`,
+          subject: identity.principalId,
+          audiences: ['api://AzureADTokenExchange'],
+        }),
+      ]);
+      expect(app!.certificates).toEqual([]);
+      expect(app!.passwords).toEqual([]);
+      expect(state().vault.secrets).toEqual({});
+      const appId = Object.keys(state().apps)[0]!;
+      expect(run.stdout).toBe(
+        `GRAPH_TENANT_ID=${TENANT}\nGRAPH_CLIENT_ID=${appId}\nGRAPH_FEDERATED_IDENTITY_CLIENT_ID=${identity.clientId}\n`,
+      );
+      expect(run.stderr).toContain('graphCredential=federated');
+      // Idempotent: a second run finds the trust and adds nothing.
+      expect(register(['--identity', identity.name]).status).toBe(0);
+      expect(Object.values(state().apps)[0]!.federatedCredentials).toHaveLength(1);
+    });
+
+    it("uses a national cloud's audience", () => {
+      withIdentity();
+      const current = state() as FakeState & { cloud?: string };
+      current.cloud = 'AzureUSGovernment';
+      writeFileSync(join(dir, 'state.json'), JSON.stringify(current));
+      expect(register(['--identity', identity.name]).status).toBe(0);
+      expect(Object.values(state().apps)[0]!.federatedCredentials![0]).toMatchObject({
+        issuer: `https://login.microsoftonline.us/${TENANT}/v2.0`,
+        audiences: ['api://AzureADTokenExchangeUSGov'],
+      });
+    });
+
+    it('names an identity it cannot find, before touching any app', () => {
+      const run = register(['--identity', 'id-missing']);
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(/expected one managed identity named 'id-missing'.*found 0/);
+      expect(state().apps).toEqual({});
+    });
+  });
+
+  describe('a Key Vault certificate that renews itself', () => {
+    const renew = (expiresOfOld: string | null) => {
+      const current = state();
+      const certificate = current.vault.certificates['graph-client-certificate']!;
+      if (expiresOfOld !== null) certificate.versions[0]!.expires = expiresOfOld;
+      const thumbprint = randomUUID().replace(/-/g, '').toUpperCase().slice(0, 40).padEnd(40, 'A');
+      certificate.versions.push({
+        version: randomUUID().replace(/-/g, ''),
+        thumbprint,
+        enabled: true,
+        expires: null,
+      });
+      certificate.thumbprint = thumbprint;
+      writeFileSync(join(dir, 'state.json'), JSON.stringify(current));
+      return thumbprint;
+    };
+    const args = ['--credential', 'certificate', '--vault', 'kv-export'];
+
+    it('registers the new version beside the old one while both are valid, checked by thumbprint', () => {
+      expect(register(args).status).toBe(0);
+      const first = state().vault.certificates['graph-client-certificate']!.versions[0]!.thumbprint;
+      const renewed = renew(null);
+      const run = register(args);
+      expect(run.status, run.stderr).toBe(0);
+      expect(Object.values(state().apps)[0]!.certificates).toEqual([first, renewed]);
+      expect(register(args).status).toBe(0);
+      expect(Object.values(state().apps)[0]!.certificates).toEqual([first, renewed]);
+    });
+
+    it('removes a version that has expired from the app, keeping the current one', () => {
+      expect(register(args).status).toBe(0);
+      const renewed = renew('2020-01-01T00:00:00+00:00');
+      const run = register(args);
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stderr).toMatch(/removed expired certificate version/);
+      expect(Object.values(state().apps)[0]!.certificates).toEqual([renewed]);
+    });
+  });
+
   it('prints the consent URL when the caller is not an admin', () => {
-    const run = register(['--vault', 'kv-export'], { FAKE_AZ_NOT_ADMIN: '1' });
+    const run = register(['--credential', 'certificate', '--vault', 'kv-export'], { FAKE_AZ_NOT_ADMIN: '1' });
     expect(run.status).toBe(0);
     const appId = Object.keys(state().apps)[0]!;
     expect(run.stderr).toContain(
@@ -246,15 +360,20 @@ describe('infra/scripts/register-app.sh', () => {
   });
 
   it('explains a vault it cannot see, and bad arguments', () => {
-    expect(register(['--vault', 'kv-nope']).stderr).toMatch(/no Key Vault named 'kv-nope'/);
-    expect(register([]).stderr).toMatch(/--vault is required/);
+    expect(register(['--credential', 'certificate', '--vault', 'kv-nope']).stderr).toMatch(
+      /no Key Vault named 'kv-nope'/,
+    );
+    expect(register(['--credential', 'certificate']).stderr).toMatch(
+      /--vault is required with --credential certificate/,
+    );
+    expect(register([]).stderr).toMatch(/--identity is required with --credential federated/);
     expect(register(['--vault', 'kv-export', '--credential', 'password']).status).toBe(1);
   });
 
   it('--help describes it', () => {
     const run = register(['--help']);
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^Usage: infra\/scripts\/register-app\.sh --vault NAME/);
+    expect(run.stdout).toMatch(/^Usage: infra\/scripts\/register-app\.sh --identity NAME/);
   });
 
   it('is shellcheck clean', () => {
