@@ -109,3 +109,33 @@ resource credentialWarning 'Microsoft.Insights/scheduledQueryRules@2023-03-15-pr
     actions: { actionGroups: actionGroups }
   }
 }
+
+// What the host saw: an invocation that failed after the handler returned (a blob upload, so
+// latest/users.* and latest/manifest.json may now be from different runs), timed out, or whose
+// worker died. Runs that fail in the handler fire this too, beside the errorCode alert.
+resource invocationFailed 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: 'alert-${namePrefix}-invocation-failed'
+  location: location
+  tags: tags
+  properties: {
+    displayName: 'Entra user export: the Functions host recorded a failed invocation'
+    description: 'An exportUsers invocation failed as the host saw it. If no export-failed alert came with it, a blob upload failed after the run: compare the SHA-256 of latest/users.* with latest/manifest.json (README, Output layout); the next run writes both again.'
+    severity: 2
+    enabled: true
+    scopes: [applicationInsightsId]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: 'requests | where name == "exportUsers" and success == false'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 }
+        }
+      ]
+    }
+    actions: { actionGroups: actionGroups }
+  }
+}

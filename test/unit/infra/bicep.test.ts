@@ -481,6 +481,17 @@ describe('alerts (app/alerts.bicep)', () => {
     );
   });
 
+  it("fire when the host recorded the function's invocation as failed (an upload after the run, a timeout)", () => {
+    const alerts = files.get('app/alerts.bicep')!;
+    const failedInvocation = rule(alerts, '-invocation-failed');
+    expect(query(alerts, failedInvocation)).toBe(
+      `requests | where name == "${FUNCTION_NAME}" and success == false`,
+    );
+    expect(valueIn(alerts, failedInvocation, 'properties.actions.actionGroups')).toEqual(
+      valueIn(alerts, rule(alerts, '-export-failed'), 'properties.actions.actionGroups'),
+    );
+  });
+
   it('e-mail the address given, through an action group that exists only when there is one', () => {
     const alerts = files.get('app/alerts.bicep')!;
     const [group] = resourcesOfType(alerts, 'Microsoft.Insights/actionGroups');
