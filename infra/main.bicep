@@ -35,6 +35,9 @@ param exportSelect string = ''
 @description('Optional OData $filter for /users.')
 param exportFilter string = ''
 
+@description('Add each user\'s manager (id, displayName, userPrincipalName, mail) through $expand=manager.')
+param exportIncludeManager bool = false
+
 @allowed(['json', 'ndjson', 'csv'])
 param exportFormat string = 'json'
 
@@ -171,6 +174,7 @@ module functionApp 'app/functionApp.bicep' = {
     exportSchedule: exportSchedule
     exportSelect: exportSelect
     exportFilter: exportFilter
+    exportIncludeManager: exportIncludeManager
     exportFormat: exportFormat
     exportCompress: exportCompress
     exportContainer: exportContainer

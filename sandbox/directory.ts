@@ -60,6 +60,12 @@ export const UNUSUAL_FIRST_CHARACTERS: readonly string[] = [
   '中',
 ];
 
+/** The app whose directory extension the sandbox's users carry (`extension_<appId without dashes>_<name>`). */
+export const EXTENSION_APP_ID = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
+export const EMPLOYEE_NUMBER_EXTENSION = `extension_${EXTENSION_APP_ID}_employeeNumber`;
+/** Sign-in times count back from here, so the directory is the same on every run. */
+export const SIGN_IN_EPOCH = Date.UTC(2026, 10, 1, 9, 30, 0);
+
 function uuidFor(index: number, salt: string): string {
   const hex = createHash('sha256').update(`${salt}:${index}`).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
@@ -158,12 +164,58 @@ export class SandboxDirectory {
       createdDateTime: new Date(Date.UTC(2015, 0, 1) + index * 60_000).toISOString().replace('.000Z', 'Z'),
     };
     if (this.profile === 'large') Object.assign(user, largeProperties(index));
+    Object.assign(user, extendedProperties(index, guest));
     return user;
+  }
+
+  /**
+   * The user's manager (a user of lower index), or undefined: the first user, and one in fifteen
+   * others, have none.
+   */
+  managerIndex(index: number): number | undefined {
+    if (index === 0 || pick(index, 50, 15) === 0) return undefined;
+    return Math.floor(index / 10);
   }
 
   *users(): Generator<SandboxUser> {
     for (let index = 0; index < this.size; index += 1) yield this.user(index);
   }
+}
+
+/** Properties Graph returns only when selected: sign-in activity, extension attributes, org data. */
+function extendedProperties(index: number, guest: boolean): Record<string, unknown> {
+  const daysAgo = (purpose: number, range: number) =>
+    new Date(
+      SIGN_IN_EPOCH - pick(index, purpose, range) * 86_400_000 - pick(index, purpose + 1, 86_400) * 1000,
+    )
+      .toISOString()
+      .replace('.000Z', 'Z');
+  const neverSignedIn = pick(index, 40, 7) === 0;
+  return {
+    signInActivity: neverSignedIn
+      ? null
+      : {
+          lastSignInDateTime: daysAgo(41, 400),
+          lastSignInRequestId: uuidFor(index, 'sign-in'),
+          lastNonInteractiveSignInDateTime: pick(index, 43, 4) === 0 ? null : daysAgo(44, 60),
+          lastNonInteractiveSignInRequestId:
+            pick(index, 43, 4) === 0 ? null : uuidFor(index, 'non-interactive'),
+          // Graph has recorded successful sign-ins only since December 2023: older accounts show null.
+          lastSuccessfulSignInDateTime: pick(index, 46, 5) === 0 ? null : daysAgo(41, 400),
+          lastSuccessfulSignInRequestId: pick(index, 46, 5) === 0 ? null : uuidFor(index, 'sign-in'),
+        },
+    onPremisesExtensionAttributes: Object.fromEntries(
+      Array.from({ length: 15 }, (_, n) => [
+        `extensionAttribute${n + 1}`,
+        n === 0 && pick(index, 47, 2) === 0 ? `CC-${String(pick(index, 48, 900) + 100)}` : null,
+      ]),
+    ),
+    employeeOrgData:
+      guest || pick(index, 49, 3) === 0
+        ? null
+        : { division: `Division ${pick(index, 51, 6) + 1}`, costCenter: `CC-${pick(index, 52, 900) + 100}` },
+    [EMPLOYEE_NUMBER_EXTENSION]: guest ? null : `EMP-${String(index).padStart(6, '0')}`,
+  };
 }
 
 function largeProperties(index: number): Record<string, unknown> {

@@ -61,6 +61,9 @@ const STATUS_CODES: Record<number, string> = {
 };
 const DEFAULT_TOP = 100;
 const MAX_TOP = 999;
+/** With signInActivity selected, Graph serves at most 500 users a page, whatever $top asks. */
+const SIGN_IN_ACTIVITY_MAX_TOP = 500;
+const MANAGER_EXPAND = /^manager(?:\(\$select=([A-Za-z0-9_,]+)\))?$/;
 
 function graphError(
   response: ServerResponse,
@@ -94,6 +97,8 @@ export class SandboxGraph {
   latencyMs = 0;
   /** Filters Graph refuses (400), to try what the product does when a filter is not supported. */
   rejectedFilters: RegExp | undefined;
+  /** Whether the tenant has Entra ID P1 or P2, which signInActivity needs. */
+  premiumLicence = true;
   /**
    * Users a userPrincipalName range leaves out although they are in it: a Graph whose ge/le
    * disagree with its listing (an unknown collation, a replica behind), to try what the product
@@ -201,6 +206,30 @@ export class SandboxGraph {
       );
       return;
     }
+    if (select?.includes('signInActivity')) {
+      if (!roles.includes('AuditLog.Read.All')) {
+        fail(
+          403,
+          'Authentication_MSGraphPermissionMissing',
+          'Calling principal does not have required MSGraph permissions AuditLog.Read.All',
+        );
+        return;
+      }
+      if (!this.premiumLicence) {
+        fail(
+          403,
+          'Authentication_RequestFromNonPremiumTenantOrB2CTenant',
+          "Tenant is not a B2C tenant and doesn't have premium license",
+        );
+        return;
+      }
+    }
+    const expand = query['$expand'] === undefined ? undefined : MANAGER_EXPAND.exec(query['$expand']);
+    if (expand === null) {
+      fail(400, 'Request_BadRequest', `Parsing OData Select and Expand failed: '${query['$expand'] ?? ''}'.`);
+      return;
+    }
+    const managerSelect = expand?.[1]?.split(',');
     if (query['$filter'] !== undefined && this.rejectedFilters?.test(query['$filter'])) {
       fail(400, 'Request_UnsupportedQuery', 'Unsupported Query.');
       return;
@@ -220,7 +249,10 @@ export class SandboxGraph {
       );
       return;
     }
-    const page = Math.floor(offset / top) + 1;
+    const page =
+      Math.floor(
+        offset / (select?.includes('signInActivity') ? Math.min(top, SIGN_IN_ACTIVITY_MAX_TOP) : top),
+      ) + 1;
     record.page = page;
 
     if (this.latencyMs > 0) await sleep(this.latencyMs);
@@ -264,11 +296,27 @@ export class SandboxGraph {
       return;
     }
 
-    const end = Math.min(offset + top, matches.length);
+    const pageSize = select?.includes('signInActivity') ? Math.min(top, SIGN_IN_ACTIVITY_MAX_TOP) : top;
+    const end = Math.min(offset + pageSize, matches.length);
     const value: Record<string, unknown>[] = [];
     for (let position = offset; position < end; position += 1) {
-      const user = this.directory.user(matches[position]!);
-      value.push(select ? Object.fromEntries(select.map((name) => [name, user[name] ?? null])) : user);
+      const index = matches[position]!;
+      const user = this.directory.user(index);
+      const listed = select ? Object.fromEntries(select.map((name) => [name, user[name] ?? null])) : user;
+      if (expand !== undefined) {
+        // As Graph: the expanded manager with its type, and no manager property for a user without one.
+        const managerIndex = this.directory.managerIndex(index);
+        if (managerIndex !== undefined) {
+          const manager = this.directory.user(managerIndex);
+          listed['manager'] = {
+            '@odata.type': '#microsoft.graph.user',
+            ...(managerSelect
+              ? Object.fromEntries(managerSelect.map((name) => [name, manager[name] ?? null]))
+              : manager),
+          };
+        }
+      }
+      value.push(listed);
     }
     if (fault?.kind === 'annotations') {
       for (const user of value) {

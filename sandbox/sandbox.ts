@@ -77,7 +77,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     displayName: 'entra-user-export',
     secret: exportAppSecret,
     certificates: [exportAppCertificate.certificatePem],
-    graphRoles: ['User.Read.All'],
+    graphRoles: ['User.Read.All', 'AuditLog.Read.All'],
   });
   const functionIdentity = tenant.registerApp({
     displayName: 'function app identity',

@@ -7,7 +7,8 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -25,10 +26,15 @@ import type { ExportManifest } from '../src/export/manifest.js';
 import { createProductionExportUsers } from '../src/functions/exportUsers.js';
 import { settingOrDefault } from '../src/settings.js';
 
-const USAGE = `Usage: npm run export [-- --users N] [-- --settings PATH]
+/** Where the demo saves a copy of what it wrote: Azurite keeps its blobs in memory only. */
+const DEMO_OUT_DIR = 'sandbox-export';
+
+const USAGE = `Usage: npm run export [-- --users N] [-- --settings PATH] [-- --out DIR]
 
 Runs the exportUsers function once, outside the Functions host, and writes its blobs.
   --settings PATH  local.settings.json to read (default: ./local.settings.json)
+  --out DIR        also save a copy of every blob written under DIR (the demo saves one in
+                   ./${DEMO_OUT_DIR} unless told otherwise)
   --users N        size of the demo directory when no tenant is configured (default 2500)
   --help           this text
 
@@ -41,6 +47,7 @@ async function main(): Promise<number> {
     options: {
       settings: { type: 'string' },
       users: { type: 'string', default: '2500' },
+      out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -57,9 +64,9 @@ async function main(): Promise<number> {
     const users = Number(values.users);
     if (!Number.isInteger(users) || users < 0)
       throw new Error(`--users takes a whole number; got "${values.users}".`);
-    return runDemo(users);
+    return runDemo(users, resolve(values.out ?? DEMO_OUT_DIR));
   }
-  return runConfigured(settings);
+  return runConfigured(settings, values.out === undefined ? undefined : resolve(values.out));
 }
 
 /** Log lines as they come; on a terminal, progress lines overwrite each other. */
@@ -81,7 +88,10 @@ function createConsoleLog(interactive: boolean) {
   return { log, endProgress };
 }
 
-async function runConfigured(settings: Record<string, string | undefined>): Promise<number> {
+async function runConfigured(
+  settings: Record<string, string | undefined>,
+  outDir: string | undefined,
+): Promise<number> {
   const { log, endProgress } = createConsoleLog(process.stdout.isTTY);
   try {
     const started = Date.now();
@@ -106,6 +116,10 @@ async function runConfigured(settings: Record<string, string | undefined>): Prom
     console.log(
       `Handed from the function to the host: ${handedOverBytes} bytes (every output, as Azure carries them).`,
     );
+    if (outDir !== undefined) {
+      const saved = await saveCopies(outDir, written, outputs);
+      console.log(`Saved a copy in ${outDir}: ${saved.join(', ')}`);
+    }
     return 0;
   } catch (error) {
     endProgress();
@@ -122,7 +136,26 @@ async function runConfigured(settings: Record<string, string | undefined>): Prom
   }
 }
 
-async function runDemo(users: number): Promise<number> {
+/** Each written blob under DIR, by its path in the container (`latest/users.csv`). */
+async function saveCopies(
+  outDir: string,
+  written: readonly { path: string }[],
+  outputs: ReadonlyMap<string, Buffer>,
+): Promise<string[]> {
+  const saved: string[] = [];
+  for (const [declaredPath, content] of outputs) {
+    // The function's paths are fixed names, so each written path is its declared one.
+    if (!written.some((blob) => blob.path === declaredPath)) continue;
+    const inContainer = declaredPath.slice(declaredPath.indexOf('/') + 1);
+    const file = join(outDir, ...inContainer.split('/'));
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, content);
+    saved.push(inContainer);
+  }
+  return saved;
+}
+
+async function runDemo(users: number, outDir: string): Promise<number> {
   console.log(
     `No tenant is configured, so this run uses the built-in sandbox: a local Entra ID tenant of ${users} generated users ` +
       '(token endpoint, Key Vault, Microsoft Graph, Application Insights) and Azurite for blob storage. Nothing leaves this machine.\n',
@@ -132,7 +165,7 @@ async function runDemo(users: number): Promise<number> {
     const appSettings = { ...sandbox.appSettings(), EXPORT_STORAGE: azurite.connectionString };
     // The child trusts the sandbox's CA: NODE_EXTRA_CA_CERTS works only from a process's start.
     const exitCode = await new Promise<number>((resolveExit, reject) => {
-      const child = spawn(process.execPath, [fileURLToPath(import.meta.url)], {
+      const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--out', outDir], {
         stdio: 'inherit',
         env: { ...process.env, ...sandbox.processEnvironment(), ...appSettings },
       });

@@ -65,6 +65,8 @@ export interface ExportConfig {
   schedule: string;
   select: readonly string[];
   filter: string | undefined;
+  /** Whether each user's manager is expanded into the export. */
+  includeManager: boolean;
   format: ExportFormat;
   compression: Compression;
   container: string;
@@ -102,6 +104,7 @@ export function loadConfig(env: Env): ExportConfig {
     schedule: read('EXPORT_SCHEDULE'),
     select: read('EXPORT_SELECT'),
     filter: read('EXPORT_FILTER'),
+    includeManager: read('EXPORT_INCLUDE_MANAGER'),
     format: read('EXPORT_FORMAT'),
     compression: read('EXPORT_COMPRESS'),
     container: read('EXPORT_CONTAINER'),

@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   'CredentialInvalid',
   'CredentialRejected',
   'GraphForbidden',
+  'GraphLicenseRequired',
   'GraphUnauthorized',
   'GraphBadRequest',
   'GraphThrottled',

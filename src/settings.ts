@@ -143,11 +143,31 @@ export function parseSchedule(schedule: string): string | Invalid {
   return fields.join(' ');
 }
 
+function parseBoolean(text: string): boolean | Invalid {
+  const value = text.trim().toLowerCase();
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return new Invalid('must be true or false');
+}
+
 function parseSelect(text: string): readonly string[] | Invalid {
   const properties = text
     .split(',')
     .map((property) => property.trim())
     .filter((property) => property !== '');
+  const relationship = properties.find((property) => property.toLowerCase() === 'manager');
+  if (relationship !== undefined) {
+    return new Invalid(
+      'must not name "manager": it is a relationship, not a property; set EXPORT_INCLUDE_MANAGER=true for the manager\'s id, displayName, userPrincipalName and mail',
+    );
+  }
+  const nested = properties.find((property) => /^[A-Za-z][A-Za-z0-9_]*[./][A-Za-z]/.test(property));
+  if (nested !== undefined) {
+    const parent = nested.split(/[./]/)[0]!;
+    return new Invalid(
+      `names "${nested}": Graph selects whole properties; select "${parent}" (CSV gives each of its fields a column of its own, such as ${parent}.<field>)`,
+    );
+  }
   const invalid = properties.filter((property) => !PROPERTY_NAME.test(property));
   if (invalid.length > 0) {
     return new Invalid(
@@ -352,11 +372,22 @@ export const SETTINGS = {
   EXPORT_SELECT: setting({
     required: '',
     default: DEFAULT_SELECT.join(','),
-    description: 'user properties, comma-separated (`id` is always included)',
+    description:
+      'user properties, comma-separated (`id` is always included); also `signInActivity` (needs AuditLog.Read.All and Entra ID P1/P2), `onPremisesExtensionAttributes`, `employeeOrgData` and directory extensions (`extension_<appId>_<name>`): see [Recipes](#recipes)',
     example: DEFAULT_SELECT.join(','),
     deployment: { parameter: 'exportSelect' },
     secret: false,
     parse: parseSelect,
+  }),
+  EXPORT_INCLUDE_MANAGER: setting({
+    required: '',
+    default: 'false',
+    description:
+      "`true` adds each user's manager (`id`, `displayName`, `userPrincipalName`, `mail`) through `$expand=manager`: a `manager` object in JSON, `manager.*` columns in CSV (see [Recipes](#recipes))",
+    example: 'false',
+    deployment: { parameter: 'exportIncludeManager' },
+    secret: false,
+    parse: parseBoolean,
   }),
   EXPORT_FILTER: setting({
     required: '',

@@ -21,6 +21,7 @@ param graphAuthorityHost string
 param exportSchedule string
 param exportSelect string
 param exportFilter string
+param exportIncludeManager bool
 param exportFormat string
 param exportCompress string
 param exportContainer string
@@ -89,6 +90,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       EXPORT_SCHEDULE: exportSchedule
       EXPORT_SELECT: exportSelect
       EXPORT_FILTER: exportFilter
+      EXPORT_INCLUDE_MANAGER: string(exportIncludeManager)
       EXPORT_FORMAT: exportFormat
       EXPORT_COMPRESS: exportCompress
       EXPORT_CONTAINER: exportContainer

@@ -7,6 +7,7 @@ set -euo pipefail
 
 readonly GRAPH_APP_ID='00000003-0000-0000-c000-000000000000'
 readonly USER_READ_ALL_ROLE='df021288-bdef-4463-88db-98f22de89214'
+readonly AUDIT_LOG_READ_ALL_ROLE='b0afded3-3588-46d8-8b3d-9842eff778da'
 
 usage() {
   cat <<'USAGE'
@@ -27,6 +28,8 @@ permission with admin consent, gives it its credential, and prints the app setti
   --certificate-name NAME   Key Vault certificate name (default: graph-client-certificate)
   --secret-name NAME        Key Vault secret name (default: graph-client-secret)
   --secret-years N          client secret lifetime in years (default: 1)
+  --sign-in-activity        also add AuditLog.Read.All (application), which EXPORT_SELECT's
+                            signInActivity needs (with an Entra ID P1 or P2 licence)
   --rotate                  with --credential secret: add a new client secret, store it as a new
                             version of the Key Vault secret, then remove the app's previous ones
   -h, --help                this text
@@ -55,6 +58,7 @@ certificate_name='graph-client-certificate'
 secret_name='graph-client-secret'
 secret_years='1'
 rotate=false
+sign_in_activity=false
 readonly SECRET_DISPLAY_NAME='entra-user-export'
 
 while [[ $# -gt 0 ]]; do
@@ -68,6 +72,7 @@ while [[ $# -gt 0 ]]; do
     --secret-name) secret_name="${2:-}"; shift 2 ;;
     --secret-years) secret_years="${2:-}"; shift 2 ;;
     --rotate) rotate=true; shift ;;
+    --sign-in-activity) sign_in_activity=true; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; fail "unknown argument: $1" ;;
   esac
@@ -131,12 +136,16 @@ if ! az ad sp show --id "$app_id" --query id -o tsv >/dev/null 2>&1; then
   say 'created its service principal'
 fi
 
-# 2. Microsoft Graph User.Read.All (application), with admin consent.
+# 2. Microsoft Graph User.Read.All (application), and AuditLog.Read.All when asked, with admin consent.
 granted=$(az ad app permission list --id "$app_id" --query "[?resourceAppId=='$GRAPH_APP_ID'].resourceAccess[].id" -o tsv)
-if ! grep -qxF "$USER_READ_ALL_ROLE" <<<"$granted"; then
-  az ad app permission add --id "$app_id" --api "$GRAPH_APP_ID" --api-permissions "$USER_READ_ALL_ROLE=Role" --output none
-  say 'added Microsoft Graph User.Read.All (application)'
-fi
+roles=("$USER_READ_ALL_ROLE:User.Read.All")
+[[ "$sign_in_activity" == true ]] && roles+=("$AUDIT_LOG_READ_ALL_ROLE:AuditLog.Read.All")
+for role in "${roles[@]}"; do
+  if ! grep -qxF "${role%%:*}" <<<"$granted"; then
+    az ad app permission add --id "$app_id" --api "$GRAPH_APP_ID" --api-permissions "${role%%:*}=Role" --output none
+    say "added Microsoft Graph ${role#*:} (application)"
+  fi
+done
 consent_url="https://login.microsoftonline.com/$tenant_id/adminconsent?client_id=$app_id"
 if az ad app permission admin-consent --id "$app_id" --output none 2>/dev/null; then
   say 'admin consent granted'

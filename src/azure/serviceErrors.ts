@@ -193,6 +193,21 @@ export function explainGraphError(error: unknown, config: ExportConfig, retries:
   }
   if (status === 403) {
     const consentUrl = `${config.authorityHost}/${config.tenantId}/adminconsent?client_id=${config.clientId}`;
+    if (code === 'Authentication_RequestFromNonPremiumTenantOrB2CTenant') {
+      return new ExportError(where, {
+        remedy:
+          'signInActivity needs a Microsoft Entra ID P1 or P2 licence in the tenant. Remove signInActivity from EXPORT_SELECT, or license the tenant; the rest of the export works without it.',
+        cause: error,
+        code: 'GraphLicenseRequired',
+      });
+    }
+    if (code === 'Authentication_MSGraphPermissionMissing' || /AuditLog\.Read\.All/.test(message)) {
+      return new ExportError(where, {
+        remedy: `signInActivity needs the Microsoft Graph application permission AuditLog.Read.All as well as User.Read.All: run infra/scripts/register-app.sh --sign-in-activity (or add it under API permissions and grant admin consent: ${consentUrl}), or remove signInActivity from EXPORT_SELECT.`,
+        cause: error,
+        code: 'GraphForbidden',
+      });
+    }
     return new ExportError(where, {
       remedy: `Grant app ${config.clientId} the Microsoft Graph application permission User.Read.All and admin consent (API permissions > Grant admin consent), or open ${consentUrl} as a Global or Privileged Role Administrator.`,
       cause: error,

@@ -1,6 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
 
 import type { ExportFormat } from '../settings.js';
+import { csvColumns, flattenUser, MANAGER_FIELDS, MANAGER_PROPERTY } from './columns.js';
 
 /** A user as Graph returns it: the selected properties, any JSON values. */
 export type GraphUser = Readonly<Record<string, unknown>>;
@@ -25,9 +26,18 @@ export interface UserSerializer {
 function projector(columns: readonly string[]): (user: GraphUser) => GraphUser {
   return (user) => {
     const projected: Record<string, unknown> = {};
-    for (const column of columns) projected[column] = user[column] ?? null;
+    for (const column of columns) {
+      projected[column] = column === MANAGER_PROPERTY ? projectManager(user[column]) : (user[column] ?? null);
+    }
     return projected;
   };
+}
+
+/** The expanded manager as selected, without Graph's `@odata.type`; null when there is none. */
+function projectManager(value: unknown): Record<string, unknown> | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const manager = value as Record<string, unknown>;
+  return Object.fromEntries(MANAGER_FIELDS.map((field) => [field, manager[field] ?? null]));
 }
 
 export function createSerializer(format: ExportFormat, columns: readonly string[]): UserSerializer {
@@ -75,14 +85,16 @@ export function neutraliseFormula(text: string): string {
 }
 
 /**
- * RFC 4180 CSV (CRLF, quoted where needed), one column per selected property. An array is written
- * as its JSON text (`["a; b"]` and `["a","b"]` stay apart, and JSON.parse reads it back); an
- * object likewise; text is neutralised where a spreadsheet would run it.
+ * RFC 4180 CSV (CRLF, quoted where needed), one column per selected property, and one per field
+ * of the objects Graph returns (`signInActivity.lastSignInDateTime`, `manager.displayName`). An
+ * array is written as its JSON text (`["a; b"]` and `["a","b"]` stay apart, and JSON.parse reads
+ * it back); any other object likewise; text is neutralised where a spreadsheet would run it.
  */
-function createCsvSerializer(columns: readonly string[]): UserSerializer {
+function createCsvSerializer(properties: readonly string[]): UserSerializer {
   let wroteHeader = false;
+  const columns = csvColumns(properties);
   const options = {
-    columns: [...columns],
+    columns,
     record_delimiter: 'windows' as const,
     quote_record_delimiter: true,
     cast: {
@@ -98,7 +110,8 @@ function createCsvSerializer(columns: readonly string[]): UserSerializer {
   return {
     contentType: 'text/csv; charset=utf-8',
     page(users) {
-      const text = (wroteHeader ? '' : header()) + stringify([...users], options);
+      const rows = users.map((user) => flattenUser(user, properties));
+      const text = (wroteHeader ? '' : header()) + stringify(rows, options);
       return Buffer.from(text);
     },
     end: () => Buffer.from(wroteHeader ? '' : header()),

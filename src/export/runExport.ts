@@ -1,4 +1,5 @@
 import { describeCredentialSource, type ExportConfig } from '../config.js';
+import { exportedProperties } from './columns.js';
 import { createOutputCollector } from './compressedOutput.js';
 import { createSerializer, type GraphUser } from './formats.js';
 import { memoryWarning } from './memoryBudget.js';
@@ -140,7 +141,10 @@ async function listAndSerialise(
   startedAt: Date,
   deps: RunExportDependencies,
 ) {
-  const serializer = createSerializer(config.format, config.select);
+  const serializer = createSerializer(
+    config.format,
+    exportedProperties(config.select, config.includeManager),
+  );
   const output = createOutputCollector(config.compression);
   let userCount = 0;
   let pages = 0;
@@ -163,7 +167,7 @@ export function describeSettings(config: ExportConfig): string {
     `Export starting: tenant ${config.tenantId}, client ${config.clientId}`,
     `credential: ${describeCredentialSource(config.graphCredential)}`,
     `Graph ${config.graphEndpoint} via ${config.authorityHost}`,
-    `select ${config.select.join(',')}`,
+    `select ${config.select.join(',')}${config.includeManager ? ' + manager' : ''}`,
     `filter ${config.filter ?? '(none)'}`,
     `format ${config.format}, compression ${config.compression}, container ${config.container}`,
     `parallelism ${config.parallelism}, schedule ${config.schedule}`,

@@ -350,6 +350,16 @@ describe('infra/scripts/register-app.sh', () => {
     });
   });
 
+  it('--sign-in-activity adds AuditLog.Read.All beside User.Read.All, once', () => {
+    const args = ['--credential', 'certificate', '--vault', 'kv-export', '--sign-in-activity'];
+    expect(register(args).status).toBe(0);
+    expect(register(args).status).toBe(0);
+    expect(Object.values(state().apps)[0]!.permissions).toEqual([
+      'df021288-bdef-4463-88db-98f22de89214',
+      'b0afded3-3588-46d8-8b3d-9842eff778da',
+    ]);
+  });
+
   it('prints the consent URL when the caller is not an admin', () => {
     const run = register(['--credential', 'certificate', '--vault', 'kv-export'], { FAKE_AZ_NOT_ADMIN: '1' });
     expect(run.status).toBe(0);
