@@ -29,6 +29,8 @@ interface BenchCase {
   full?: boolean;
   /** Skip the reference loop (it is a single chain: at 300 ms a page it only measures waiting). */
   noReference?: boolean;
+  /** Also select signInActivity (500 users a page) and expand each user's manager. */
+  signInAndManager?: boolean;
 }
 
 const CASES: BenchCase[] = [
@@ -130,6 +132,29 @@ const CASES: BenchCase[] = [
     full: true,
     noReference: true,
   },
+  // The columns admins ask for: last sign-in and manager (the reference loop does neither).
+  ...[100_000, 1_000_000].map((users) => ({
+    users,
+    profile: 'small' as const,
+    format: 'csv' as const,
+    compression: 'none' as const,
+    latencyMs: 0,
+    parallelism: 1,
+    full: users > 100_000,
+    noReference: true,
+    signInAndManager: true,
+  })),
+  {
+    users: 1_000_000,
+    profile: 'small',
+    format: 'csv',
+    compression: 'none',
+    latencyMs: 300,
+    parallelism: 16,
+    full: true,
+    noReference: true,
+    signInAndManager: true,
+  },
 ];
 
 interface Measured {
@@ -145,7 +170,7 @@ const MEASURE = pathToFileURL(join(DIST, 'bench', 'measure.js')).href;
 
 function caseName(c: BenchCase): string {
   const users = c.users >= 1_000_000 ? `${c.users / 1_000_000}M` : `${c.users / 1000}k`;
-  return `${users} ${c.profile} ${c.format}${c.compression === 'gzip' ? '.gz' : ''} ${c.latencyMs}ms p${c.parallelism}`;
+  return `${users} ${c.profile}${c.signInAndManager ? '+signIn+manager' : ''} ${c.format}${c.compression === 'gzip' ? '.gz' : ''} ${c.latencyMs}ms p${c.parallelism}`;
 }
 
 function selectFor(profile: PropertyProfile): string[] {
@@ -195,7 +220,7 @@ async function runCase(c: BenchCase) {
   ]);
   try {
     sandbox.graph.latencyMs = c.latencyMs;
-    const select = selectFor(c.profile).join(',');
+    const select = [...selectFor(c.profile), ...(c.signInAndManager ? ['signInActivity'] : [])].join(',');
     const exported = await measured(join(DIST, 'export.js'), {
       ...sandbox.processEnvironment(),
       ...sandbox.appSettings(),
@@ -204,7 +229,11 @@ async function runCase(c: BenchCase) {
       EXPORT_COMPRESS: c.compression,
       EXPORT_SELECT: select,
       EXPORT_PARALLELISM: String(c.parallelism),
+      EXPORT_INCLUDE_MANAGER: String(c.signInAndManager === true),
     });
+    const graphRequests = sandbox.graph.requests.filter((request) =>
+      request.path.startsWith('/v1.0/users'),
+    ).length;
     const manifest = JSON.parse(
       (
         await (
@@ -247,6 +276,7 @@ async function runCase(c: BenchCase) {
       ...c,
       bytes: manifest.bytes,
       pages: manifest.pages,
+      graphRequests,
       listing: manifest.listing.mode,
       export: {
         wallS: exported.wallS,
@@ -282,6 +312,7 @@ async function main() {
     'peak MB',
     'users/s',
     'bytes',
+    'Graph requests',
     'ref wall s',
     'ref cpu s',
     'ref MB',
@@ -300,6 +331,7 @@ async function main() {
         fixed(result.export.peakRssMb, 0),
         fixed(result.export.usersPerS, 0),
         String(result.bytes),
+        String(result.graphRequests),
         fixed(result.reference?.wallS),
         fixed(result.reference?.cpuS),
         fixed(result.reference?.peakRssMb, 0),

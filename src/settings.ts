@@ -155,17 +155,17 @@ function parseSelect(text: string): readonly string[] | Invalid {
     .split(',')
     .map((property) => property.trim())
     .filter((property) => property !== '');
-  const relationship = properties.find((property) => property.toLowerCase() === 'manager');
+  const parentOf = (property: string) => property.split(/[./]/)[0]!;
+  const relationship = properties.find((property) => parentOf(property).toLowerCase() === 'manager');
   if (relationship !== undefined) {
     return new Invalid(
-      'must not name "manager": it is a relationship, not a property; set EXPORT_INCLUDE_MANAGER=true for the manager\'s id, displayName, userPrincipalName and mail',
+      `must not name "${relationship}": the manager is a relationship, not a property; set EXPORT_INCLUDE_MANAGER=true for the manager's id, displayName, userPrincipalName and mail`,
     );
   }
   const nested = properties.find((property) => /^[A-Za-z][A-Za-z0-9_]*[./][A-Za-z]/.test(property));
   if (nested !== undefined) {
-    const parent = nested.split(/[./]/)[0]!;
     return new Invalid(
-      `names "${nested}": Graph selects whole properties; select "${parent}" (CSV gives each of its fields a column of its own, such as ${parent}.<field>)`,
+      `names "${nested}": Graph selects whole properties; select "${parentOf(nested)}" (CSV gives each of its fields a column of its own, such as ${parentOf(nested)}.<field>)`,
     );
   }
   const invalid = properties.filter((property) => !PROPERTY_NAME.test(property));

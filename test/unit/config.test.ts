@@ -88,7 +88,7 @@ describe('loadConfig', () => {
       /^None of GRAPH_FEDERATED_IDENTITY_CLIENT_ID, GRAPH_CLIENT_CERTIFICATE_NAME and GRAPH_CLIENT_SECRET_NAME is set/,
       /^GRAPH_ENDPOINT must be an https URL with no path/,
       /^EXPORT_SCHEDULE must be an NCRONTAB expression with 6 fields; this one has 5\. Azure Functions uses 6 fields.*; got "0 2 \* \* \*"\.$/,
-      /^EXPORT_SELECT .*"display name", "manager\/id"/,
+      /^EXPORT_SELECT must not name "manager\/id": the manager is a relationship.*EXPORT_INCLUDE_MANAGER=true/,
       /^EXPORT_FORMAT must be one of json, ndjson, csv; got "xml"/,
       /^EXPORT_COMPRESS must be one of none, gzip; got "zip"/,
       /^EXPORT_CONTAINER must be a blob container name/,
