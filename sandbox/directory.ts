@@ -84,14 +84,47 @@ function pick(index: number, purpose: number, modulo: number): number {
  * size, without holding it in memory.
  */
 export class SandboxDirectory {
-  readonly size: number;
+  size: number;
   readonly domain: string;
   readonly profile: PropertyProfile;
+  /** Bumped by every change, so that what was computed over the directory can be recomputed. */
+  revision = 0;
+  private readonly overrides = new Map<number, Record<string, unknown>>();
+  private readonly deleted = new Set<number>();
 
   constructor(options: { size: number; domain?: string; profile?: PropertyProfile }) {
     this.size = options.size;
     this.domain = options.domain ?? 'sandbox.onmicrosoft.com';
     this.profile = options.profile ?? 'small';
+  }
+
+  /** Changes properties of a user, as an admin would (a new department, a renamed UPN). */
+  update(index: number, properties: Record<string, unknown>): void {
+    this.overrides.set(index, { ...this.overrides.get(index), ...properties });
+    this.revision += 1;
+  }
+
+  /** Deletes a user (or, with `restore`, brings one back). */
+  remove(index: number): void {
+    this.deleted.add(index);
+    this.revision += 1;
+  }
+
+  restore(index: number): void {
+    this.deleted.delete(index);
+    this.revision += 1;
+  }
+
+  /** New users, generated like the others, after the last index; their indexes. */
+  add(count: number): number[] {
+    const added = Array.from({ length: count }, (_, n) => this.size + n);
+    this.size += count;
+    this.revision += 1;
+    return added;
+  }
+
+  exists(index: number): boolean {
+    return index < this.size && !this.deleted.has(index);
   }
 
   private isGuest(index: number): boolean {
@@ -110,6 +143,8 @@ export class SandboxDirectory {
 
   /** The UPN alone, without generating the rest of the user. */
   userPrincipalName(index: number): string {
+    const renamed = this.overrides.get(index)?.['userPrincipalName'];
+    if (typeof renamed === 'string') return renamed;
     const local = this.localPart(index);
     return this.isGuest(index) ? `${local}_fabrikam.com#EXT#@${this.domain}` : `${local}@${this.domain}`;
   }
@@ -130,6 +165,8 @@ export class SandboxDirectory {
       {
         get: (_target, property) => {
           if (typeof property !== 'string') return undefined;
+          const overridden = this.overrides.get(index);
+          if (overridden !== undefined && property in overridden) return overridden[property];
           const quick = cheap[property];
           if (quick) return quick();
           full ??= this.user(index);
@@ -164,7 +201,7 @@ export class SandboxDirectory {
       createdDateTime: new Date(Date.UTC(2015, 0, 1) + index * 60_000).toISOString().replace('.000Z', 'Z'),
     };
     if (this.profile === 'large') Object.assign(user, largeProperties(index));
-    Object.assign(user, extendedProperties(index, guest));
+    Object.assign(user, extendedProperties(index, guest), this.overrides.get(index));
     return user;
   }
 

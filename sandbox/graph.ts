@@ -112,7 +112,7 @@ export class SandboxGraph {
   readonly requests: GraphRequestRecord[] = [];
   private readonly hits = new Map<GraphFault, number>();
   private readonly matches = new Map<string, Int32Array>();
-  private byUpn: { order: Int32Array; keys: string[] } | undefined;
+  private byUpn: { order: Int32Array; keys: string[]; revision: number } | undefined;
 
   constructor(
     readonly tenant: SandboxTenant,
@@ -354,7 +354,7 @@ export class SandboxGraph {
 
   /** Users that match a filter, as indexes into the directory (cached per filter). */
   private matching(filter: string | undefined): Int32Array | Error {
-    const key = filter ?? '';
+    const key = `${this.directory.revision}:${filter ?? ''}`;
     const cached = this.matches.get(key);
     if (cached) return cached;
     let predicate;
@@ -367,6 +367,7 @@ export class SandboxGraph {
     const indexes: number[] = [];
     const range = filter === undefined ? undefined : upnRangeOf(filter);
     const consider = (index: number) => {
+      if (!this.directory.exists(index)) return;
       if (!predicate || predicate(this.directory.lazyUser(index))) indexes.push(index);
     };
     if (range) {
@@ -382,14 +383,14 @@ export class SandboxGraph {
 
   /** Users whose lower-cased UPN is within a range, from an index built once: partitions scan only their own. */
   private usersInUpnRange(range: { from?: string; to?: string }): Int32Array {
-    if (!this.byUpn) {
+    if (this.byUpn?.revision !== this.directory.revision) {
       const keys = Array.from({ length: this.directory.size }, (_, index) =>
         this.directory.userPrincipalName(index).toLowerCase(),
       );
       const order = Int32Array.from(keys.keys()).sort((a, b) =>
         keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0,
       );
-      this.byUpn = { order, keys };
+      this.byUpn = { order, keys, revision: this.directory.revision };
     }
     const { order, keys } = this.byUpn;
     const firstAtLeast = (bound: string, inclusive: boolean) => {

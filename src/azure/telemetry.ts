@@ -61,6 +61,11 @@ export function completedEvent(manifest: ExportManifest) {
   if (listing.graphCount !== undefined) measurements['graphCount'] = listing.graphCount;
   if (listing.countDifference !== undefined) measurements['countDifference'] = listing.countDifference;
   if (guard.previousUserCount !== null) measurements['previousUserCount'] = guard.previousUserCount;
+  if (manifest.changes.compared) {
+    measurements['usersAdded'] = manifest.changes.added;
+    measurements['usersRemoved'] = manifest.changes.removed;
+    measurements['usersChanged'] = manifest.changes.changed;
+  }
   return {
     name: EXPORT_COMPLETED_EVENT,
     properties: {

@@ -9,11 +9,16 @@ import type { Compression, ExportFormat } from '../settings.js';
 export interface BlobLayout {
   latestUsers: string;
   latestManifest: string;
+  /** Who was added, removed or changed since the previous export. */
+  latestChanges: string;
+  /** The canonical state of the directory the next run compares with. */
+  state: string;
 }
 
 export const LATEST_FOLDER = 'latest';
 
 export const MANIFEST_BLOB_NAME = 'manifest.json';
+export const STATE_BLOB_PATH = 'state/users.ndjson.gz';
 
 /** The users blob's name: the format, then the compression (`users.csv.gz`). */
 export function usersBlobName(format: ExportFormat, compression: Compression): string {
@@ -29,5 +34,7 @@ export function blobLayout(target: {
   return {
     latestUsers: `${target.container}/${LATEST_FOLDER}/${users}`,
     latestManifest: `${target.container}/${LATEST_FOLDER}/${MANIFEST_BLOB_NAME}`,
+    latestChanges: `${target.container}/${LATEST_FOLDER}/changes.ndjson${target.compression === 'gzip' ? '.gz' : ''}`,
+    state: `${target.container}/${STATE_BLOB_PATH}`,
   };
 }

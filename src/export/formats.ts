@@ -23,7 +23,7 @@ export interface UserSerializer {
  * Graph may have sent (`@odata.*` annotations, properties nobody asked for). A property Graph
  * left out is null, as Graph writes an unset selected property.
  */
-function projector(columns: readonly string[]): (user: GraphUser) => GraphUser {
+export function projector(columns: readonly string[]): (user: GraphUser) => GraphUser {
   return (user) => {
     const projected: Record<string, unknown> = {};
     for (const column of columns) {

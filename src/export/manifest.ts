@@ -1,5 +1,6 @@
 import type { ExportConfig } from '../config.js';
 import { usersBlobName } from './blobLayout.js';
+import type { ChangeSummary } from './changes.js';
 import type { CollectedOutput } from './compressedOutput.js';
 import type { GuardDecision } from './publicationGuard.js';
 import type { ListingSummary } from './runExport.js';
@@ -27,6 +28,8 @@ export interface ExportManifest {
   guard: GuardDecision;
   /** Set when the run signed in with an earlier certificate version: what must be registered, by when. */
   credentialWarning: string | null;
+  /** The change report beside the export: counts, or why there was nothing to compare with. */
+  changes: ChangeSummary;
   durationMs: number;
 }
 
@@ -40,6 +43,7 @@ export interface RunFacts {
   listing: ListingSummary;
   guard: GuardDecision;
   credentialWarning: string | null;
+  changes: ChangeSummary;
 }
 
 export function buildManifest(config: ExportConfig, run: RunFacts): ExportManifest {
@@ -63,6 +67,7 @@ export function buildManifest(config: ExportConfig, run: RunFacts): ExportManife
     listing: run.listing,
     guard: run.guard,
     credentialWarning: run.credentialWarning,
+    changes: run.changes,
     durationMs: run.finishedAt.getTime() - run.startedAt.getTime(),
   };
 }

@@ -1,7 +1,8 @@
 import { describeCredentialSource, type ExportConfig } from '../config.js';
+import { type ChangeSummary, changeLines, ChangeTracker, PreviousState, stateHeaderLine } from './changes.js';
 import { exportedProperties } from './columns.js';
 import { createOutputCollector } from './compressedOutput.js';
-import { createSerializer, type GraphUser } from './formats.js';
+import { createSerializer, type GraphUser, projector } from './formats.js';
 import { memoryWarning } from './memoryBudget.js';
 import { buildManifest, type ExportManifest } from './manifest.js';
 import { checkPublication, type PreviousExportReading } from './publicationGuard.js';
@@ -48,6 +49,8 @@ export interface RunExportDependencies {
   connect(): Promise<UserDirectory>;
   /** The export this run would replace, for the publication guard. */
   previousExport: PreviousExportReading;
+  /** The state the last successful run kept (`state/users.ndjson.gz`), for the change report. */
+  previousState: Buffer | undefined;
   now(): Date;
   log: RunLog;
 }
@@ -56,6 +59,10 @@ export interface ExportResult {
   /** The users blob's bytes, exactly as stored. */
   users: Buffer;
   manifest: ExportManifest;
+  /** The change report (NDJSON, gzipped with EXPORT_COMPRESS=gzip). */
+  changes: Buffer;
+  /** The canonical state of the directory the next run compares with (gzipped NDJSON). */
+  state: Buffer;
 }
 
 const PROGRESS_EVERY_PAGES = 10;
@@ -66,9 +73,11 @@ export async function runExport(config: ExportConfig, deps: RunExportDependencie
   deps.log.info(describeSettings(config));
   warnOfMemory(config, deps);
 
+  const properties = exportedProperties(config.select, config.includeManager);
+  const previousState = await PreviousState.read(deps.previousState, properties);
   const directory = await deps.connect();
   if (directory.credentialWarning !== undefined) deps.log.warn(`Warning: ${directory.credentialWarning}`);
-  const listed = await listCompletely(config, directory, startedAt, deps);
+  const listed = await listCompletely(config, directory, startedAt, deps, previousState);
   const { listing, userCount, pages, contentType, collected, content } = listed;
   reportListing(listing, userCount, deps.log);
   if (deps.previousExport.state === 'unreadable') {
@@ -78,6 +87,7 @@ export async function runExport(config: ExportConfig, deps: RunExportDependencie
   }
   const finishedAt = deps.now();
   const guard = checkPublication(deps.previousExport, userCount, config, finishedAt);
+  const report = await writeChangeReport(config, listed.tracker, listed.state, previousState);
 
   const manifest = buildManifest(config, {
     startedAt,
@@ -89,12 +99,43 @@ export async function runExport(config: ExportConfig, deps: RunExportDependencie
     listing,
     guard,
     credentialWarning: directory.credentialWarning ?? null,
+    changes: report.summary,
   });
   deps.log.info(
     `Exported ${userCount} users in ${pages} pages (${manifest.retries} retries) to ${manifest.blobName}: ` +
       `${manifest.bytes} bytes, sha256 ${manifest.sha256}, ${manifest.durationMs} ms.`,
   );
-  return { users: content, manifest };
+  deps.log.info(describeChanges(report.summary));
+  return { users: content, manifest, changes: report.content, state: listed.state };
+}
+
+/** The change report against the previous state; with none to compare with, a report that says why. */
+async function writeChangeReport(
+  config: ExportConfig,
+  tracker: ChangeTracker,
+  state: Buffer,
+  previous: PreviousState | { reason: string },
+): Promise<{ content: Buffer; summary: ChangeSummary }> {
+  const output = createOutputCollector(config.compression);
+  const summary: ChangeSummary = {
+    compared: previous instanceof PreviousState,
+    reason: previous instanceof PreviousState ? null : previous.reason,
+    added: 0,
+    removed: 0,
+    changed: 0,
+  };
+  for await (const line of changeLines(tracker, state)) {
+    summary[line.change] += 1;
+    await output.write(Buffer.from(`${JSON.stringify(line)}\n`));
+  }
+  const { content } = await output.finish();
+  return { content, summary };
+}
+
+function describeChanges(summary: ChangeSummary): string {
+  return summary.compared
+    ? `Changes since the last export: ${summary.added} added, ${summary.removed} removed, ${summary.changed} changed.`
+    : `Changes: not compared, ${summary.reason ?? 'no baseline'}; the next run reports changes against this one.`;
 }
 
 /** Before listing: would an export the size of the last one fit in this instance and in one gRPC message? */
@@ -115,8 +156,9 @@ async function listCompletely(
   directory: UserDirectory,
   startedAt: Date,
   deps: RunExportDependencies,
+  previous: PreviousState | { reason: string },
 ) {
-  const listed = await listAndSerialise(config, directory, {}, startedAt, deps);
+  const listed = await listAndSerialise(config, directory, {}, startedAt, deps, previous);
   const first = listed.listing;
   if (first.mode !== 'partitioned' || first.countDifference === undefined || first.countDifference >= 0) {
     return listed;
@@ -124,7 +166,12 @@ async function listCompletely(
   deps.log.info(
     `Listing: the partitions held ${listed.userCount} users but Graph counts ${first.graphCount}; listing again on one nextLink chain so that no user is left out.`,
   );
-  const again = await listAndSerialise(config, directory, { sequential: true }, startedAt, deps);
+  // A fresh reading of the previous state: the first listing marked users as seen.
+  const fresh =
+    previous instanceof PreviousState
+      ? await PreviousState.read(previous.content, exportedProperties(config.select, config.includeManager))
+      : previous;
+  const again = await listAndSerialise(config, directory, { sequential: true }, startedAt, deps, fresh);
   again.listing.notes.unshift(
     `A partitioned listing found ${listed.userCount} users where Graph counts ${first.graphCount}; this export is the one-chain listing that followed.`,
   );
@@ -140,25 +187,46 @@ async function listAndSerialise(
   options: ListingOptions,
   startedAt: Date,
   deps: RunExportDependencies,
+  previous: PreviousState | { reason: string },
 ) {
-  const serializer = createSerializer(
-    config.format,
-    exportedProperties(config.select, config.includeManager),
-  );
+  const properties = exportedProperties(config.select, config.includeManager);
+  const serializer = createSerializer(config.format, properties);
   const output = createOutputCollector(config.compression);
+  // The canonical state: every user as exported, one JSON line each, whatever EXPORT_FORMAT is.
+  const project = projector(properties);
+  const stateOutput = createOutputCollector('gzip');
+  await stateOutput.write(Buffer.from(`${stateHeaderLine(properties)}\n`));
+  const tracker = new ChangeTracker(previous instanceof PreviousState ? previous : undefined);
   let userCount = 0;
   let pages = 0;
   const listing = await directory.listUsers(async (users, progress) => {
     pages += 1;
     userCount += users.length;
     await output.write(serializer.page(users));
+    let stateLines = '';
+    for (const user of users) {
+      const line = JSON.stringify(project(user));
+      tracker.observe(String(user['id']), line);
+      stateLines += `${line}\n`;
+    }
+    await stateOutput.write(Buffer.from(stateLines));
     if (pages % PROGRESS_EVERY_PAGES === 0) {
       deps.log.info(describeProgress(pages, userCount, progress, startedAt, deps.now()));
     }
   }, options);
   await output.write(serializer.end());
   const { content, ...collected } = await output.finish();
-  return { listing, userCount, pages, contentType: serializer.contentType, collected, content };
+  const state = (await stateOutput.finish()).content;
+  return {
+    listing,
+    userCount,
+    pages,
+    contentType: serializer.contentType,
+    collected,
+    content,
+    state,
+    tracker,
+  };
 }
 
 /** The start line: every effective setting that is not a secret. */

@@ -3,6 +3,7 @@ import {
   type InvocationContext,
   output,
   type StorageBlobInput,
+  type StorageBlobOptions,
   type StorageBlobOutput,
   type Timer,
   type TimerFunctionOptions,
@@ -42,6 +43,8 @@ export interface ExportUsersFunction {
   outputs: Record<keyof BlobLayout, StorageBlobOutput>;
   /** The manifest of the export a run would replace, read by the host before the run. */
   previousManifest: StorageBlobInput;
+  /** The state the last successful run kept, for the change report. */
+  previousState: StorageBlobInput;
 }
 
 /** The function's definition: schedule, the blob input and outputs, and the handler. Registers nothing. */
@@ -52,8 +55,17 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
   const outputs: Record<keyof BlobLayout, StorageBlobOutput> = {
     latestUsers: output.storageBlob({ path: layout.latestUsers, connection: STORAGE_CONNECTION }),
     latestManifest: output.storageBlob({ path: layout.latestManifest, connection: STORAGE_CONNECTION }),
+    latestChanges: output.storageBlob({ path: layout.latestChanges, connection: STORAGE_CONNECTION }),
+    state: output.storageBlob({ path: layout.state, connection: STORAGE_CONNECTION }),
   };
   const previousManifest = input.storageBlob({ path: layout.latestManifest, connection: STORAGE_CONNECTION });
+  // The state is gzip: asked for as binary, or the host would hand it over as (broken) UTF-8 text.
+  const stateInput: StorageBlobOptions & { dataType: 'binary' } = {
+    path: layout.state,
+    connection: STORAGE_CONNECTION,
+    dataType: 'binary',
+  };
+  const previousState = input.storageBlob(stateInput);
 
   async function exportUsersHandler(_timer: Timer, context: InvocationContext): Promise<void> {
     const telemetry = deps.createTelemetry(telemetrySettings(deps.env));
@@ -62,11 +74,14 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
       const result = await runExport(config, {
         connect: () => deps.connect(config),
         previousExport: readPreviousExport(context.extraInputs.get(previousManifest)),
+        previousState: asBytes(context.extraInputs.get(previousState)),
         now: () => deps.now(),
         log: { info: (message) => context.log(message), warn: (message) => context.warn(message) },
       });
       context.extraOutputs.set(outputs.latestUsers, result.users);
       context.extraOutputs.set(outputs.latestManifest, manifestBytes(result.manifest));
+      context.extraOutputs.set(outputs.latestChanges, result.changes);
+      context.extraOutputs.set(outputs.state, result.state);
       telemetry.trackCompleted(result.manifest);
     } catch (thrown) {
       const code = errorCodeOf(thrown);
@@ -89,6 +104,7 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
     name: FUNCTION_NAME,
     outputs,
     previousManifest,
+    previousState,
     options: {
       schedule: registration.schedule,
       runOnStartup: false,
@@ -100,11 +116,18 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
         minimumInterval: { minutes: 1 },
         maximumInterval: { minutes: 15 },
       },
-      extraInputs: [previousManifest],
+      extraInputs: [previousManifest, previousState],
       extraOutputs: Object.values(outputs),
       handler: exportUsersHandler,
     },
   };
+}
+
+/** A blob input as the worker hands it over: bytes, or nothing when the blob does not exist. */
+function asBytes(value: unknown): Buffer | undefined {
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  return undefined;
 }
 
 /** The function as it runs in Azure: Key Vault, Graph and Application Insights for real. */

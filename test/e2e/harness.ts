@@ -101,7 +101,7 @@ export function expectedUsers(
 ) {
   const users: Record<string, unknown>[] = [];
   for (let index = 0; index < sandbox.directory.size; index += 1) {
-    if (!keep(index)) continue;
+    if (!sandbox.directory.exists(index) || !keep(index)) continue;
     const user = sandbox.directory.user(index);
     users.push(Object.fromEntries(select.map((name) => [name, user[name] ?? null])));
   }

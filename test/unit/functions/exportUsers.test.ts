@@ -90,7 +90,10 @@ async function run(
     functionName: exportUsers.name,
     invocationId: 'test-invocation',
     logHandler: (level, ...args) => logs.push(`${level}: ${args.map(String).join(' ')}`),
-    options: { extraInputs: [exportUsers.previousManifest], extraOutputs: Object.values(blobOutputs) },
+    options: {
+      extraInputs: [exportUsers.previousManifest, exportUsers.previousState],
+      extraOutputs: Object.values(blobOutputs),
+    },
   });
   // The host reads latest/manifest.json before the run; null when there is none.
   context.extraInputs.set(exportUsers.previousManifest, previousManifest ?? null);
@@ -103,7 +106,7 @@ async function run(
   return { outcome, logs, calls, written, exportUsers };
 }
 
-const ROLES = ['latestUsers', 'latestManifest'] as const;
+const ROLES = ['latestUsers', 'latestManifest', 'latestChanges', 'state'] as const;
 const pages = userPages(4, 25);
 const allUsers = pages.flat();
 
@@ -128,11 +131,21 @@ describe('exportUsers through the host emulator', () => {
       },
     });
 
-    const folders = new Set([...stored.keys()].map((path) => path.slice(0, path.lastIndexOf('/'))));
-    expect(folders).toEqual(new Set(['entra-users/latest']));
+    // Fixed names only: no clock reading decides where any of the run's blobs go.
+    expect([...stored.keys()].sort()).toEqual([
+      'entra-users/latest/changes.ndjson',
+      'entra-users/latest/manifest.json',
+      'entra-users/latest/users.csv',
+      'entra-users/state/users.ndjson.gz',
+    ]);
     const users = stored.get('entra-users/latest/users.csv')!;
     const manifestBlob = stored.get('entra-users/latest/manifest.json')!;
-    expect(invocation.handedOverBytes).toBe(users.length + manifestBlob.length);
+    // The users blob crosses once; beside it only the manifest, the change report and the state.
+    const others = ['latest/manifest.json', 'latest/changes.ndjson', 'state/users.ndjson.gz'].map(
+      (name) => stored.get(`entra-users/${name}`)!.length,
+    );
+    expect(invocation.handedOverBytes).toBe(users.length + others.reduce((sum, bytes) => sum + bytes, 0));
+    expect(invocation.handedOverBytes).toBeLessThan(2 * users.length);
     const manifest = JSON.parse(manifestBlob.toString('utf8')) as ExportManifest;
     expect(manifest.startedAt).toBe('2026-11-25T23:59:57.000Z');
     expect(manifest.sha256).toBe(createHash('sha256').update(users).digest('hex'));
@@ -206,8 +219,11 @@ describe('exportUsers handler', () => {
     expect(logs[0]).toMatch(
       /^information: Export starting: tenant .*client secret "graph-client-secret".*filter accountEnabled eq true/,
     );
-    expect(logs.at(-1)).toMatch(
+    expect(logs.at(-2)).toMatch(
       /^information: Exported 100 users in 4 pages \(2 retries\) to users\.json: \d+ bytes, sha256 [0-9a-f]{64}, 3250 ms\.$/,
+    );
+    expect(logs.at(-1)).toBe(
+      'information: Changes: not compared, no previous state: this is the first run; the next run reports changes against this one.',
     );
   });
 
@@ -306,6 +322,8 @@ describe('the exportUsers function definition', () => {
     expect(Object.values(exportUsers.outputs).map((output) => [output.path, output.connection])).toEqual([
       ['hr-export/latest/users.csv.gz', 'EXPORT_STORAGE'],
       ['hr-export/latest/manifest.json', 'EXPORT_STORAGE'],
+      ['hr-export/latest/changes.ndjson.gz', 'EXPORT_STORAGE'],
+      ['hr-export/state/users.ndjson.gz', 'EXPORT_STORAGE'],
     ]);
     expect(exportUsers.options.runOnStartup).toBe(false);
     expect(exportUsers.options.extraOutputs).toEqual(Object.values(exportUsers.outputs));

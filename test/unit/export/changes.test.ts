@@ -1,0 +1,81 @@
+import { gzipSync } from 'node:zlib';
+
+import { describe, expect, it } from 'vitest';
+
+import {
+  type ChangeLine,
+  changeLines,
+  ChangeTracker,
+  PreviousState,
+  stateHeaderLine,
+} from '../../../src/export/changes.js';
+
+const PROPERTIES = ['id', 'displayName', 'department'];
+const guid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+const user = (n: number, department = 'Sales') => ({ id: guid(n), displayName: `User ${n}`, department });
+
+function state(users: Record<string, unknown>[], properties = PROPERTIES): Buffer {
+  const lines = [stateHeaderLine(properties), ...users.map((u) => JSON.stringify(u))];
+  return gzipSync(`${lines.join('\n')}\n`);
+}
+
+async function report(previous: Record<string, unknown>[], current: Record<string, unknown>[]) {
+  const read = await PreviousState.read(state(previous), PROPERTIES);
+  if (!(read instanceof PreviousState)) throw new Error(read.reason);
+  const tracker = new ChangeTracker(read);
+  for (const u of current) tracker.observe(String(u['id']), JSON.stringify(u));
+  const lines: ChangeLine[] = [];
+  for await (const line of changeLines(tracker, state(current))) lines.push(line);
+  return lines;
+}
+
+describe('the change report', () => {
+  it('lists exactly the users added, removed and changed, with old and new values', async () => {
+    const previous = Array.from({ length: 2000 }, (_, n) => user(n));
+    const current = previous
+      .filter((u) => u.id !== guid(7) && u.id !== guid(1500))
+      .map((u) => (u.id === guid(42) ? { ...u, department: 'R&D' } : u));
+    current.push(user(5000, 'Legal'));
+    expect(await report(previous, current)).toEqual([
+      { change: 'changed', id: guid(42), properties: { department: { old: 'Sales', new: 'R&D' } } },
+      { change: 'added', id: guid(5000), user: user(5000, 'Legal') },
+      { change: 'removed', id: guid(7), user: user(7) },
+      { change: 'removed', id: guid(1500), user: user(1500) },
+    ]);
+  });
+
+  it('reports nothing when nothing changed, whatever order the users come in', async () => {
+    const users = Array.from({ length: 300 }, (_, n) => user(n));
+    expect(await report(users, [...users].reverse())).toEqual([]);
+  });
+
+  it('tells a value that became null from one that did not change', async () => {
+    const lines = await report([user(1)], [{ ...user(1), department: null }]);
+    expect(lines).toEqual([
+      { change: 'changed', id: guid(1), properties: { department: { old: 'Sales', new: null } } },
+    ]);
+  });
+
+  it('handles ids that are not GUIDs', async () => {
+    const lines = await report(
+      [{ id: 'alpha', displayName: 'A', department: 'x' }],
+      [{ id: 'beta', displayName: 'B', department: 'x' }],
+    );
+    expect(lines.map((line) => [line.change, line.id])).toEqual([
+      ['added', 'beta'],
+      ['removed', 'alpha'],
+    ]);
+  });
+
+  it('has no baseline on the first run, or when the exported properties changed', async () => {
+    expect(await PreviousState.read(undefined, PROPERTIES)).toEqual({
+      reason: 'no previous state: this is the first run',
+    });
+    expect(await PreviousState.read(state([user(1)], ['id', 'displayName']), PROPERTIES)).toMatchObject({
+      reason: expect.stringMatching(/the exported properties changed/) as unknown,
+    });
+    expect(await PreviousState.read(Buffer.from('not gzip'), PROPERTIES)).toMatchObject({
+      reason: expect.stringMatching(/could not be read/) as unknown,
+    });
+  });
+});
