@@ -86,9 +86,11 @@ export class PreviousState {
     try {
       for await (const line of gzippedLines(content)) {
         if (header === undefined) {
-          header = JSON.parse(line) as StateHeader;
-          if (header.entraUserExportState !== 1)
+          const parsed = JSON.parse(line) as Partial<StateHeader>;
+          if (parsed.entraUserExportState !== 1 || !Array.isArray(parsed.properties)) {
             return { reason: 'the previous state has an unknown version' };
+          }
+          header = { entraUserExportState: 1, properties: parsed.properties };
           if (JSON.stringify(header.properties) !== JSON.stringify(properties)) {
             return {
               reason: `the exported properties changed (EXPORT_SELECT or EXPORT_INCLUDE_MANAGER: ${header.properties.join(',')} before), so this run is the new baseline`,
