@@ -51,7 +51,7 @@ param exportCompress string = 'none'
 param exportParallelism int = 1
 
 @allowed([512, 2048, 4096])
-@description('Memory of each Flex Consumption instance. 4096 holds a 1M-user uncompressed JSON export with the copies the Functions host keeps; 2048 holds about 590k (or 3M+ with gzip). See the README\'s Performance section.')
+@description('Memory of each Flex Consumption instance. 4096 holds a 1M-user uncompressed JSON export with the copies the Functions host keeps; 2048 holds about 480k (1.5M with gzip). See the README\'s Performance section.')
 param instanceMemoryMB int = 4096
 
 @description('Publication guard: how far the user count may fall from the last export (500 users or 10%) before a run refuses to replace latest/. See the README\'s Reliability section.')

@@ -16,6 +16,13 @@ export const HOST_BASELINE_BYTES = 300 * MIB;
 export const WORKER_BYTES_PER_USER = 150;
 /** The worker's encoded and framed message (2) and the host's message, ByteString and byte array (3). */
 export const HAND_OVER_COPIES = 5;
+/**
+ * The canonical state (`state/users.ndjson.gz`, about 60 bytes a user): read in through a blob
+ * input (the host's blob, message, ByteString and byte array, the worker's buffer), rebuilt by the
+ * worker, and handed back (two worker copies, three host copies): ten copies at worst.
+ */
+export const STATE_BYTES_PER_USER = 60;
+export const STATE_COPIES = 10;
 /** Both gRPC ends cap a message at int.MaxValue: the whole hand-over must fit in one. */
 export const GRPC_MESSAGE_LIMIT_BYTES = 2 ** 31 - 1;
 /** Warn when the estimate passes this share of a limit. */
@@ -30,13 +37,16 @@ export interface ExportSize {
 /** The instance's estimated peak: both processes, the export buffer, and its copies on the way to the host. */
 export function estimateInstancePeakBytes(size: ExportSize): number {
   const worker = WORKER_BASELINE_BYTES + size.bytes + WORKER_BYTES_PER_USER * size.userCount;
-  return HOST_BASELINE_BYTES + worker + HAND_OVER_COPIES * size.bytes;
+  const state = STATE_COPIES * STATE_BYTES_PER_USER * size.userCount;
+  return HOST_BASELINE_BYTES + worker + HAND_OVER_COPIES * size.bytes + state;
 }
 
 /** The most users an instance of this size holds, for exports of this many bytes per user. */
 export function largestTenant(instanceMemoryMB: number, bytesPerUser: number): number {
   const available = instanceMemoryMB * MIB - HOST_BASELINE_BYTES - WORKER_BASELINE_BYTES;
-  const byMemory = available / ((1 + HAND_OVER_COPIES) * bytesPerUser + WORKER_BYTES_PER_USER);
+  const byMemory =
+    available /
+    ((1 + HAND_OVER_COPIES) * bytesPerUser + WORKER_BYTES_PER_USER + STATE_COPIES * STATE_BYTES_PER_USER);
   const byMessage = GRPC_MESSAGE_LIMIT_BYTES / bytesPerUser;
   return Math.max(0, Math.floor(Math.min(byMemory, byMessage)));
 }
