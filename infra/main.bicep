@@ -35,6 +35,9 @@ param exportSelect string = ''
 @description('Optional OData $filter for /users.')
 param exportFilter string = ''
 
+@description('List only what changed since the last run (/users/delta) and rebuild the full export from the kept state; README, Delta listing.')
+param exportDelta bool = false
+
 @description('Add each user\'s manager (id, displayName, userPrincipalName, mail) through $expand=manager.')
 param exportIncludeManager bool = false
 
@@ -175,6 +178,7 @@ module functionApp 'app/functionApp.bicep' = {
     exportSelect: exportSelect
     exportFilter: exportFilter
     exportIncludeManager: exportIncludeManager
+    exportDelta: exportDelta
     exportFormat: exportFormat
     exportCompress: exportCompress
     exportContainer: exportContainer

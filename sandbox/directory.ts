@@ -91,6 +91,13 @@ export class SandboxDirectory {
   revision = 0;
   private readonly overrides = new Map<number, Record<string, unknown>>();
   private readonly deleted = new Set<number>();
+  /** Every change, for /users/delta: which user, at which revision, and how. */
+  readonly changeLog: {
+    revision: number;
+    index: number;
+    kind: 'updated' | 'removed' | 'added';
+    properties: string[];
+  }[] = [];
 
   constructor(options: { size: number; domain?: string; profile?: PropertyProfile }) {
     this.size = options.size;
@@ -102,17 +109,25 @@ export class SandboxDirectory {
   update(index: number, properties: Record<string, unknown>): void {
     this.overrides.set(index, { ...this.overrides.get(index), ...properties });
     this.revision += 1;
+    this.changeLog.push({
+      revision: this.revision,
+      index,
+      kind: 'updated',
+      properties: Object.keys(properties),
+    });
   }
 
   /** Deletes a user (or, with `restore`, brings one back). */
   remove(index: number): void {
     this.deleted.add(index);
     this.revision += 1;
+    this.changeLog.push({ revision: this.revision, index, kind: 'removed', properties: [] });
   }
 
   restore(index: number): void {
     this.deleted.delete(index);
     this.revision += 1;
+    this.changeLog.push({ revision: this.revision, index, kind: 'added', properties: [] });
   }
 
   /** New users, generated like the others, after the last index; their indexes. */
@@ -120,6 +135,8 @@ export class SandboxDirectory {
     const added = Array.from({ length: count }, (_, n) => this.size + n);
     this.size += count;
     this.revision += 1;
+    for (const index of added)
+      this.changeLog.push({ revision: this.revision, index, kind: 'added', properties: [] });
     return added;
   }
 

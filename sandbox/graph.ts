@@ -63,6 +63,8 @@ const DEFAULT_TOP = 100;
 const MAX_TOP = 999;
 /** With signInActivity selected, Graph serves at most 500 users a page, whatever $top asks. */
 const SIGN_IN_ACTIVITY_MAX_TOP = 500;
+/** Graph decides a delta round's page size; the sandbox uses 200. */
+const DELTA_PAGE_SIZE = 200;
 const MANAGER_EXPAND = /^manager(?:\(\$select=([A-Za-z0-9_,]+)\))?$/;
 
 function graphError(
@@ -99,6 +101,10 @@ export class SandboxGraph {
   rejectedFilters: RegExp | undefined;
   /** Whether the tenant has Entra ID P1 or P2, which signInActivity needs. */
   premiumLicence = true;
+  /** Answer every kept delta link with 410 Gone, as Graph does once one has expired. */
+  expireDeltaLinks = false;
+  /** Send each changed user twice in a delta round, an earlier state first: the last must win. */
+  duplicateDeltaEntries = false;
   /**
    * Users a userPrincipalName range leaves out although they are in it: a Graph whose ge/le
    * disagree with its listing (an unknown collation, a replica behind), to try what the product
@@ -177,6 +183,27 @@ export class SandboxGraph {
       finish(200);
       response.writeHead(200, { 'content-type': 'text/plain' });
       response.end(String(matches.length));
+      return;
+    }
+    if (url.pathname === '/v1.0/users/delta') {
+      // Injected failures apply to every delta request as to page 1 of a listing.
+      const fault = this.takeFault(1);
+      if (fault?.kind === 'status') {
+        fail(
+          fault.status ?? 500,
+          STATUS_CODES[fault.status ?? 500] ?? 'UnknownError',
+          `The service answered ${fault.status ?? 500}.`,
+        );
+        return;
+      }
+      const answer = this.delta(query);
+      if ('error' in answer) {
+        fail(answer.status, answer.error, answer.message);
+        return;
+      }
+      if (this.latencyMs > 0) await sleep(this.latencyMs);
+      finish(200);
+      sendJson(response, 200, answer.body);
       return;
     }
     if (url.pathname !== '/v1.0/users') {
@@ -353,6 +380,108 @@ export class SandboxGraph {
   }
 
   /** Users that match a filter, as indexes into the directory (cached per filter). */
+  /**
+   * /users/delta as Graph documents it: an initial round of every user in pages ending with a
+   * deltaLink; later rounds with the users changed since (all selected properties except those
+   * never set; a property set to null is sent as null), `@removed` for users gone; an expired link
+   * is 410 Gone. Tokens are the sandbox's own (opaque to the product).
+   */
+  private delta(
+    query: Record<string, string>,
+  ): { body: Record<string, unknown> } | { status: number; error: string; message: string } {
+    const base = `${this.origin()}/v1.0/users/delta`;
+    type Token = { select: string[]; since: number; upTo: number; offset: number; initial: boolean };
+    const encode = (token: Token) => Buffer.from(JSON.stringify(token)).toString('base64url');
+    let token: Token;
+    const raw = query['$deltatoken'] ?? query['$skiptoken'];
+    if (raw === undefined) {
+      const select = (query['$select'] ?? 'id,displayName,userPrincipalName')
+        .split(',')
+        .map((name) => name.trim());
+      const unknown = select.find((name) => !KNOWN_PROPERTIES.has(name));
+      if (unknown !== undefined) {
+        return {
+          status: 400,
+          error: 'Request_BadRequest',
+          message: `Could not find a property named '${unknown}' on type 'Microsoft.DirectoryServices.User'.`,
+        };
+      }
+      if (query['$filter'] !== undefined && !/^id eq '/.test(query['$filter'])) {
+        return {
+          status: 400,
+          error: 'Request_UnsupportedQuery',
+          message: 'Unsupported query: delta supports $filter only on id.',
+        };
+      }
+      token = { select, since: 0, upTo: this.directory.revision, offset: 0, initial: true };
+    } else {
+      try {
+        token = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Token;
+      } catch {
+        return { status: 400, error: 'Request_BadRequest', message: 'The delta token is not valid.' };
+      }
+      if (query['$deltatoken'] !== undefined) {
+        if (this.expireDeltaLinks) {
+          return {
+            status: 410,
+            error: 'syncStateNotFound',
+            message: 'The sync state of this delta token is no longer available; start a new round.',
+          };
+        }
+        token = { ...token, since: token.upTo, upTo: this.directory.revision, offset: 0, initial: false };
+      }
+    }
+    const selected = (user: Record<string, unknown>, changed: readonly string[] | undefined) =>
+      Object.fromEntries(
+        token.select
+          .filter((name) => user[name] !== null || changed?.includes(name) === true || name === 'id')
+          .map((name) => [name, user[name] ?? null]),
+      );
+    const entries: Record<string, unknown>[] = [];
+    if (token.initial) {
+      const end = Math.min(token.offset + DELTA_PAGE_SIZE, this.directory.size);
+      for (let index = token.offset; index < end; index += 1) {
+        if (this.directory.exists(index)) entries.push(selected(this.directory.user(index), undefined));
+      }
+      const body: Record<string, unknown> = {
+        '@odata.context': `${this.origin()}/v1.0/$metadata#users`,
+        value: entries,
+      };
+      if (end < this.directory.size)
+        body['@odata.nextLink'] = `${base}?$skiptoken=${encode({ ...token, offset: end })}`;
+      else
+        body['@odata.deltaLink'] = `${base}?$deltatoken=${encode({ ...token, offset: 0, initial: false })}`;
+      return { body };
+    }
+    // Users changed between the two revisions, each once, in the order of their last change.
+    const last = new Map<number, string[]>();
+    for (const change of this.directory.changeLog) {
+      if (change.revision <= token.since || change.revision > token.upTo) continue;
+      const before = last.get(change.index) ?? [];
+      last.delete(change.index);
+      last.set(change.index, [...before, ...change.properties]);
+    }
+    const changed = [...last.entries()];
+    const end = Math.min(token.offset + DELTA_PAGE_SIZE, changed.length);
+    for (const [index, properties] of changed.slice(token.offset, end)) {
+      const id = this.directory.user(index).id;
+      if (!this.directory.exists(index)) {
+        entries.push({ id, '@removed': { reason: 'changed' } });
+        continue;
+      }
+      if (this.duplicateDeltaEntries) entries.push({ id, displayName: 'an earlier state in the same round' });
+      entries.push(selected(this.directory.user(index), properties));
+    }
+    const body: Record<string, unknown> = {
+      '@odata.context': `${this.origin()}/v1.0/$metadata#users`,
+      value: entries,
+    };
+    if (end < changed.length)
+      body['@odata.nextLink'] = `${base}?$skiptoken=${encode({ ...token, offset: end })}`;
+    else body['@odata.deltaLink'] = `${base}?$deltatoken=${encode({ ...token, offset: 0 })}`;
+    return { body };
+  }
+
   private matching(filter: string | undefined): Int32Array | Error {
     const key = `${this.directory.revision}:${filter ?? ''}`;
     const cached = this.matches.get(key);

@@ -67,6 +67,9 @@ export interface ExportConfig {
   filter: string | undefined;
   /** Whether each user's manager is expanded into the export. */
   includeManager: boolean;
+  /** Whether runs list /users/delta and rebuild the export from the kept state. */
+  delta: boolean;
+  deltaResyncDays: number;
   format: ExportFormat;
   compression: Compression;
   container: string;
@@ -105,6 +108,8 @@ export function loadConfig(env: Env): ExportConfig {
     select: read('EXPORT_SELECT'),
     filter: read('EXPORT_FILTER'),
     includeManager: read('EXPORT_INCLUDE_MANAGER'),
+    delta: read('EXPORT_DELTA'),
+    deltaResyncDays: read('EXPORT_DELTA_RESYNC_DAYS'),
     format: read('EXPORT_FORMAT'),
     compression: read('EXPORT_COMPRESS'),
     container: read('EXPORT_CONTAINER'),
@@ -126,6 +131,7 @@ export function loadConfig(env: Env): ExportConfig {
     );
   }
 
+  if (config.delta === true) problems.push(...deltaProblems(config));
   if (problems.length > 0) throw new ConfigError(problems);
   // Every value is defined now: a required setting that is unset, or any invalid one, is a problem
   // above, and each optional one has a default (EXPORT_FILTER and EXPORT_ACCEPT_SHRINK_UNTIL may stay undefined).
@@ -137,6 +143,31 @@ const CREDENTIAL_SETTINGS = [
   'GRAPH_CLIENT_CERTIFICATE_NAME',
   'GRAPH_CLIENT_SECRET_NAME',
 ] as const;
+
+/** What /users/delta cannot do, said before any request (Microsoft Graph, user: delta). */
+function deltaProblems(config: {
+  filter?: string | undefined;
+  includeManager?: boolean | undefined;
+  select?: readonly string[] | undefined;
+}): string[] {
+  const problems: string[] = [];
+  if (config.filter !== undefined) {
+    problems.push(
+      'EXPORT_DELTA and EXPORT_FILTER are both set: /users/delta filters only by id, so it cannot list what EXPORT_FILTER selects. Leave EXPORT_FILTER empty (and filter the export downstream), or set EXPORT_DELTA=false.',
+    );
+  }
+  if (config.includeManager === true) {
+    problems.push(
+      'EXPORT_DELTA and EXPORT_INCLUDE_MANAGER are both set: a delta round reports a changed manager as a relationship change, which this export does not merge yet. Set one of them to false.',
+    );
+  }
+  if (config.select?.includes('signInActivity') === true) {
+    problems.push(
+      'EXPORT_DELTA with signInActivity in EXPORT_SELECT: /users/delta does not track sign-in activity. Remove signInActivity, or set EXPORT_DELTA=false.',
+    );
+  }
+  return problems;
+}
 
 /** The app's credential: a federated managed identity, a Key Vault certificate or a Key Vault secret, exactly one. */
 function readGraphCredential(env: Env, problems: string[]): GraphCredentialSource | undefined {

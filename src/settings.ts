@@ -389,6 +389,34 @@ export const SETTINGS = {
     secret: false,
     parse: parseBoolean,
   }),
+  EXPORT_DELTA: setting({
+    required: '',
+    default: 'false',
+    description:
+      '`true` lists only what changed since the last run (`/users/delta`) and rebuilds the full export from the kept state; a full listing every `EXPORT_DELTA_RESYNC_DAYS`, and whenever Graph refuses the delta link (see [Delta listing](#delta-listing))',
+    example: 'false',
+    deployment: { parameter: 'exportDelta' },
+    secret: false,
+    parse: parseBoolean,
+  }),
+  EXPORT_DELTA_RESYNC_DAYS: setting({
+    required: '',
+    default: '7',
+    description:
+      'with `EXPORT_DELTA`: days between full listings (1-30); Graph keeps a delta link for directory objects about 7 days',
+    example: '7',
+    deployment: {
+      notDeployed:
+        'the product default (7 days) is what the delta link lasts; set it as an app setting to change it',
+    },
+    secret: false,
+    parse: (text) => {
+      const value = Number(text);
+      return /^\d+$/.test(text) && value >= 1 && value <= 30
+        ? value
+        : new Invalid('must be a whole number of days from 1 to 30');
+    },
+  }),
   EXPORT_FILTER: setting({
     required: '',
     default: undefined,

@@ -22,6 +22,7 @@ param exportSchedule string
 param exportSelect string
 param exportFilter string
 param exportIncludeManager bool
+param exportDelta bool
 param exportFormat string
 param exportCompress string
 param exportContainer string
@@ -91,6 +92,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       EXPORT_SELECT: exportSelect
       EXPORT_FILTER: exportFilter
       EXPORT_INCLUDE_MANAGER: string(exportIncludeManager)
+      EXPORT_DELTA: string(exportDelta)
       EXPORT_FORMAT: exportFormat
       EXPORT_COMPRESS: exportCompress
       EXPORT_CONTAINER: exportContainer

@@ -9,6 +9,7 @@ import { createGraphRequests } from './graphClient.js';
 import { partitionedPages, readGraphCount, startPartitions } from './partitionedListing.js';
 import { classifyGraphFailure, explainGraphError, type RetryCounts } from './serviceErrors.js';
 import { firstUsersUrl } from './usersRequests.js';
+import { listDelta } from './deltaListing.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -45,6 +46,14 @@ export async function openGraphDirectory(
         listed += users.length;
         await onPage(users, { retries: total() });
       };
+      if (options.delta !== undefined) {
+        try {
+          const summary = await listDelta(config, options.delta, listChain, handOver, notes);
+          return { ...summary, retries: { ...retries } };
+        } catch (error) {
+          throw explainGraphError(error, config, retries);
+        }
+      }
       try {
         const sequential = listChain(firstUsersUrl(config));
         const first = await sequential.next();

@@ -13,6 +13,8 @@ export interface BlobLayout {
   latestChanges: string;
   /** The canonical state of the directory the next run compares with. */
   state: string;
+  /** With EXPORT_DELTA: where the next /users/delta round starts. */
+  deltaState: string;
 }
 
 export const LATEST_FOLDER = 'latest';
@@ -36,5 +38,6 @@ export function blobLayout(target: {
     latestManifest: `${target.container}/${LATEST_FOLDER}/${MANIFEST_BLOB_NAME}`,
     latestChanges: `${target.container}/${LATEST_FOLDER}/changes.ndjson${target.compression === 'gzip' ? '.gz' : ''}`,
     state: `${target.container}/${STATE_BLOB_PATH}`,
+    deltaState: `${target.container}/state/delta.json`,
   };
 }

@@ -17,6 +17,8 @@ export interface ListedPage {
   users: readonly GraphUser[];
   /** Where the next page is; undefined on the last page. */
   nextLink: string | undefined;
+  /** On the last page of a /users/delta round: where the next round starts. */
+  deltaLink?: string;
 }
 
 /**
@@ -69,25 +71,34 @@ export function readPage(body: PageBody, pageNumber: number, origin: string): Li
   if (!Array.isArray(value) || !value.every(isUser)) {
     throw malformedPage(pageNumber, 'a body without a "value" array of users');
   }
-  const nextLink = record['@odata.nextLink'];
-  if (nextLink === undefined || nextLink === null) return { users: value, nextLink: undefined };
-  if (typeof nextLink !== 'string' || !nextLink.startsWith('https://')) {
-    throw malformedPage(pageNumber, 'an @odata.nextLink that is not an https URL');
+  const nextLink = checkedLink(record['@odata.nextLink'], '@odata.nextLink', pageNumber, origin);
+  if (nextLink !== undefined) return { users: value, nextLink };
+  const deltaLink = checkedLink(record['@odata.deltaLink'], '@odata.deltaLink', pageNumber, origin);
+  return deltaLink === undefined
+    ? { users: value, nextLink: undefined }
+    : { users: value, nextLink: undefined, deltaLink };
+}
+
+/** A link Graph sent: an https URL at Graph's own origin, or nothing. */
+function checkedLink(link: unknown, name: string, pageNumber: number, origin: string): string | undefined {
+  if (link === undefined || link === null) return undefined;
+  if (typeof link !== 'string' || !link.startsWith('https://')) {
+    throw malformedPage(pageNumber, `an ${name} that is not an https URL`);
   }
-  let nextOrigin: string;
+  let linkOrigin: string;
   try {
-    nextOrigin = new URL(nextLink).origin;
+    linkOrigin = new URL(link).origin;
   } catch {
-    throw malformedPage(pageNumber, 'an @odata.nextLink that is not a URL');
+    throw malformedPage(pageNumber, `an ${name} that is not a URL`);
   }
-  if (nextOrigin !== origin) {
+  if (linkOrigin !== origin) {
     throw malformedPage(
       pageNumber,
-      `an @odata.nextLink to ${nextOrigin}, another origin than GRAPH_ENDPOINT (${origin}); no user from there is exported`,
+      `an ${name} to ${linkOrigin}, another origin than GRAPH_ENDPOINT (${origin}); no user from there is exported`,
       'GraphForeignOrigin',
     );
   }
-  return { users: value, nextLink };
+  return link;
 }
 
 function isUser(item: unknown): item is GraphUser {

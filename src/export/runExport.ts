@@ -17,6 +17,21 @@ export type PageHandler = (users: readonly GraphUser[], progress: ListingProgres
 export interface ListingOptions {
   /** List on one nextLink chain even where partitions would be faster. */
   sequential?: boolean;
+  /** With EXPORT_DELTA: what the last run kept, to rebuild the directory from one delta round. */
+  delta?: {
+    previousState: Buffer | undefined;
+    previous: DeltaState | undefined;
+    properties: readonly string[];
+    now: Date;
+  };
+}
+
+/** Where the next /users/delta round starts, kept in `state/delta.json`. */
+export interface DeltaState {
+  deltaLink: string;
+  /** When the directory was last listed in full (an initial delta round). */
+  fullSyncAt: string;
+  properties: string[];
 }
 
 /** The directory as the run sees it: every user, a page at a time. */
@@ -28,7 +43,7 @@ export interface UserDirectory {
 }
 
 export interface ListingSummary {
-  mode: 'sequential' | 'partitioned';
+  mode: 'sequential' | 'partitioned' | 'delta' | 'delta-resync';
   partitions: number;
   /** Graph requests retried, by why: throttling (429/503/504) or a transient failure. */
   retries: { throttled: number; transient: number };
@@ -37,6 +52,8 @@ export interface ListingSummary {
   countDifference?: number;
   /** Why the listing did what it did (a fallback to one chain, a count that could not be read). */
   notes: string[];
+  /** After a delta listing: where the next round starts. */
+  delta?: DeltaState;
 }
 
 export interface RunLog {
@@ -51,6 +68,8 @@ export interface RunExportDependencies {
   previousExport: PreviousExportReading;
   /** The state the last successful run kept (`state/users.ndjson.gz`), for the change report. */
   previousState: Buffer | undefined;
+  /** Where the last run's delta round ended (`state/delta.json`), with EXPORT_DELTA. */
+  previousDelta: DeltaState | undefined;
   now(): Date;
   log: RunLog;
 }
@@ -63,6 +82,8 @@ export interface ExportResult {
   changes: Buffer;
   /** The canonical state of the directory the next run compares with (gzipped NDJSON). */
   state: Buffer;
+  /** With EXPORT_DELTA: where the next delta round starts (JSON). */
+  deltaState: Buffer | undefined;
 }
 
 const PROGRESS_EVERY_PAGES = 10;
@@ -106,7 +127,9 @@ export async function runExport(config: ExportConfig, deps: RunExportDependencie
       `${manifest.bytes} bytes, sha256 ${manifest.sha256}, ${manifest.durationMs} ms.`,
   );
   deps.log.info(describeChanges(report.summary));
-  return { users: content, manifest, changes: report.content, state: listed.state };
+  const deltaState =
+    listing.delta === undefined ? undefined : Buffer.from(`${JSON.stringify(listing.delta)}\n`);
+  return { users: content, manifest, changes: report.content, state: listed.state, deltaState };
 }
 
 /** The change report against the previous state; with none to compare with, a report that says why. */
@@ -158,7 +181,17 @@ async function listCompletely(
   deps: RunExportDependencies,
   previous: PreviousState | { reason: string },
 ) {
-  const listed = await listAndSerialise(config, directory, {}, startedAt, deps, previous);
+  const options: ListingOptions = config.delta
+    ? {
+        delta: {
+          previousState: deps.previousState,
+          previous: deps.previousDelta,
+          properties: exportedProperties(config.select, config.includeManager),
+          now: startedAt,
+        },
+      }
+    : {};
+  const listed = await listAndSerialise(config, directory, options, startedAt, deps, previous);
   const first = listed.listing;
   if (first.mode !== 'partitioned' || first.countDifference === undefined || first.countDifference >= 0) {
     return listed;

@@ -22,7 +22,7 @@ import { errorCodeOf, redactedError, toError } from '../errors.js';
 import { type BlobLayout, blobLayout } from '../export/blobLayout.js';
 import { manifestBytes } from '../export/manifest.js';
 import { readPreviousExport } from '../export/publicationGuard.js';
-import { runExport, type UserDirectory } from '../export/runExport.js';
+import { type DeltaState, runExport, type UserDirectory } from '../export/runExport.js';
 import type { Env } from '../settings.js';
 import { STORAGE_CONNECTION } from '../storageConnection.js';
 
@@ -45,6 +45,8 @@ export interface ExportUsersFunction {
   previousManifest: StorageBlobInput;
   /** The state the last successful run kept, for the change report. */
   previousState: StorageBlobInput;
+  /** Where the last delta round ended, with EXPORT_DELTA. */
+  previousDelta: StorageBlobInput;
 }
 
 /** The function's definition: schedule, the blob input and outputs, and the handler. Registers nothing. */
@@ -57,6 +59,7 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
     latestManifest: output.storageBlob({ path: layout.latestManifest, connection: STORAGE_CONNECTION }),
     latestChanges: output.storageBlob({ path: layout.latestChanges, connection: STORAGE_CONNECTION }),
     state: output.storageBlob({ path: layout.state, connection: STORAGE_CONNECTION }),
+    deltaState: output.storageBlob({ path: layout.deltaState, connection: STORAGE_CONNECTION }),
   };
   const previousManifest = input.storageBlob({ path: layout.latestManifest, connection: STORAGE_CONNECTION });
   // The state is gzip: asked for as binary, or the host would hand it over as (broken) UTF-8 text.
@@ -66,6 +69,7 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
     dataType: 'binary',
   };
   const previousState = input.storageBlob(stateInput);
+  const previousDelta = input.storageBlob({ path: layout.deltaState, connection: STORAGE_CONNECTION });
 
   async function exportUsersHandler(_timer: Timer, context: InvocationContext): Promise<void> {
     const telemetry = deps.createTelemetry(telemetrySettings(deps.env));
@@ -75,6 +79,7 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
         connect: () => deps.connect(config),
         previousExport: readPreviousExport(context.extraInputs.get(previousManifest)),
         previousState: asBytes(context.extraInputs.get(previousState)),
+        previousDelta: readDeltaState(context.extraInputs.get(previousDelta)),
         now: () => deps.now(),
         log: { info: (message) => context.log(message), warn: (message) => context.warn(message) },
       });
@@ -82,6 +87,7 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
       context.extraOutputs.set(outputs.latestManifest, manifestBytes(result.manifest));
       context.extraOutputs.set(outputs.latestChanges, result.changes);
       context.extraOutputs.set(outputs.state, result.state);
+      if (result.deltaState !== undefined) context.extraOutputs.set(outputs.deltaState, result.deltaState);
       telemetry.trackCompleted(result.manifest);
     } catch (thrown) {
       const code = errorCodeOf(thrown);
@@ -105,6 +111,7 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
     outputs,
     previousManifest,
     previousState,
+    previousDelta,
     options: {
       schedule: registration.schedule,
       runOnStartup: false,
@@ -116,7 +123,7 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
         minimumInterval: { minutes: 1 },
         maximumInterval: { minutes: 15 },
       },
-      extraInputs: [previousManifest, previousState],
+      extraInputs: [previousManifest, previousState, previousDelta],
       extraOutputs: Object.values(outputs),
       handler: exportUsersHandler,
     },
@@ -128,6 +135,23 @@ function asBytes(value: unknown): Buffer | undefined {
   if (Buffer.isBuffer(value)) return value;
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   return undefined;
+}
+
+/** The kept delta link, when the blob holds one; anything else is as good as none (a full round follows). */
+function readDeltaState(value: unknown): DeltaState | undefined {
+  const text =
+    Buffer.isBuffer(value) || value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : value;
+  if (typeof text !== 'string') return undefined;
+  try {
+    const parsed = JSON.parse(text) as Partial<DeltaState>;
+    return typeof parsed.deltaLink === 'string' &&
+      typeof parsed.fullSyncAt === 'string' &&
+      Array.isArray(parsed.properties)
+      ? { deltaLink: parsed.deltaLink, fullSyncAt: parsed.fullSyncAt, properties: parsed.properties }
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The function as it runs in Azure: Key Vault, Graph and Application Insights for real. */

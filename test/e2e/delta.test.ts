@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import type { ChangeLine } from '../../src/export/changes.js';
+import type { ExportManifest } from '../../src/export/manifest.js';
+import { type Environment, expectedUsers, startEnvironment } from './harness.js';
+
+const SELECT = 'id,displayName,userPrincipalName,department,jobTitle,mail';
+const settings = { EXPORT_SELECT: SELECT, EXPORT_FORMAT: 'ndjson', EXPORT_DELTA: 'true' };
+
+let env: Environment;
+beforeAll(async () => {
+  env = await startEnvironment({ users: 2000 });
+});
+afterAll(async () => env.stop());
+
+const blob = async (name: string) => env.container.getBlobClient(name).downloadToBuffer();
+const manifest = async () =>
+  JSON.parse((await blob('latest/manifest.json')).toString('utf8')) as ExportManifest;
+const lines = async (name: string) =>
+  (await blob(name))
+    .toString('utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+const sorted = (users: Record<string, unknown>[]) =>
+  [...users].sort((a, b) => String(a['id']).localeCompare(String(b['id'])));
+/** What a fresh full listing gives: the export must equal it, as a set. */
+const freshListing = () => sorted(expectedUsers(env.sandbox, SELECT.split(',')));
+const deltaRequests = (before: number) =>
+  env.sandbox.graph.requests.slice(before).filter((request) => request.path.startsWith('/v1.0/users'));
+
+describe('delta listing (EXPORT_DELTA)', () => {
+  it('the first run lists the directory in full through /users/delta and keeps the delta link', async () => {
+    const before = env.sandbox.graph.requests.length;
+    const run = await env.runExport(settings);
+    expect(run.exitCode, run.output).toBe(0);
+    expect((await manifest()).listing.mode).toBe('delta-resync');
+    expect(run.stdout).toContain('Delta: no delta link kept yet');
+    expect(sorted(await lines('latest/users.ndjson'))).toEqual(freshListing());
+    expect(deltaRequests(before).every((request) => request.path === '/v1.0/users/delta')).toBe(true);
+    expect(JSON.parse((await blob('state/delta.json')).toString('utf8'))).toMatchObject({
+      deltaLink: expect.stringContaining('/v1.0/users/delta?$deltatoken=') as unknown,
+      properties: SELECT.split(','),
+    });
+  });
+
+  it('later runs fetch only the changes and rebuild the whole export, equal to a fresh listing', async () => {
+    const { directory } = env.sandbox;
+    directory.update(5, { department: 'Delta Dept', jobTitle: null });
+    directory.update(6, { userPrincipalName: 'renamed.6@sandbox.onmicrosoft.com' });
+    directory.remove(7);
+    const [added] = directory.add(1) as [number];
+    const before = env.sandbox.graph.requests.length;
+    const run = await env.runExport(settings);
+    expect(run.exitCode, run.output).toBe(0);
+    expect((await manifest()).listing.mode).toBe('delta');
+    // One page of changes instead of the whole directory.
+    expect(deltaRequests(before)).toHaveLength(1);
+    expect(sorted(await lines('latest/users.ndjson'))).toEqual(freshListing());
+    const report = (await lines('latest/changes.ndjson')) as unknown as ChangeLine[];
+    expect(report.map((line) => [line.change, line.id]).sort()).toEqual(
+      [
+        ['added', directory.user(added).id],
+        ['changed', directory.user(5).id],
+        ['changed', directory.user(6).id],
+        ['removed', directory.user(7).id],
+      ].sort(),
+    );
+    expect(report.find((line) => line.id === directory.user(5).id)).toMatchObject({
+      properties: { department: { new: 'Delta Dept' }, jobTitle: { new: null } },
+    });
+  });
+
+  it('when the same user comes twice in a round, the last one wins', async () => {
+    env.sandbox.graph.duplicateDeltaEntries = true;
+    try {
+      env.sandbox.directory.update(9, { department: 'Twice' });
+      expect((await env.runExport(settings)).exitCode).toBe(0);
+    } finally {
+      env.sandbox.graph.duplicateDeltaEntries = false;
+    }
+    expect(sorted(await lines('latest/users.ndjson'))).toEqual(freshListing());
+  });
+
+  it('an expired delta link lists in full again, says so, and still reports the changes', async () => {
+    env.sandbox.directory.update(11, { department: 'After expiry' });
+    env.sandbox.graph.expireDeltaLinks = true;
+    let run;
+    try {
+      run = await env.runExport(settings);
+    } finally {
+      env.sandbox.graph.expireDeltaLinks = false;
+    }
+    expect(run.exitCode, run.output).toBe(0);
+    expect(run.stdout).toMatch(/Graph no longer accepts the kept delta link .*listed the directory in full/);
+    expect((await manifest()).listing.mode).toBe('delta-resync');
+    expect(sorted(await lines('latest/users.ndjson'))).toEqual(freshListing());
+    expect(
+      ((await lines('latest/changes.ndjson')) as unknown as ChangeLine[]).map((line) => line.id),
+    ).toEqual([env.sandbox.directory.user(11).id]);
+  });
+
+  it('a failed delta run changes neither the export, the state nor the delta link', async () => {
+    const kept = ['latest/users.ndjson', 'state/users.ndjson.gz', 'state/delta.json'];
+    const before = await Promise.all(kept.map(blob));
+    env.sandbox.directory.update(12, { department: 'never published' });
+    env.sandbox.graph.faults.push({ kind: 'status', status: 500, page: 1, times: Infinity });
+    try {
+      expect((await env.runExport(settings)).exitCode).toBe(1);
+    } finally {
+      env.sandbox.graph.faults.length = 0;
+    }
+    const after = await Promise.all(kept.map(blob));
+    after.forEach((content, index) => expect(content.equals(before[index]!)).toBe(true));
+  });
+
+  it('refuses an EXPORT_FILTER, which /users/delta cannot apply', async () => {
+    const run = await env.runExport({ ...settings, EXPORT_FILTER: "userType eq 'Member'" });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(
+      /EXPORT_DELTA and EXPORT_FILTER are both set: \/users\/delta filters only by id/,
+    );
+  });
+});
