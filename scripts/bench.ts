@@ -293,12 +293,103 @@ async function runCase(c: BenchCase) {
   }
 }
 
+/**
+ * Delta listing against a full listing on the same directory (`--delta N`): N users, a full delta
+ * round to start tracking (no latency), then 1% of the users changed (updated, deleted, added),
+ * then, at 300 ms a page, a full listing on one chain and a delta run side by side. The rebuilt
+ * export must hold exactly the users the full listing holds (compared as a set of lines).
+ */
+async function runDeltaComparison(users: number, latencyMs: number) {
+  const [sandbox, azurite] = await Promise.all([startSandbox({ users }), startAzurite()]);
+  const select = DEFAULT_SELECT.join(',');
+  const base = {
+    ...sandbox.processEnvironment(),
+    ...sandbox.appSettings(),
+    EXPORT_STORAGE: azurite.connectionString,
+    EXPORT_FORMAT: 'ndjson',
+    EXPORT_SELECT: select,
+    // The comparison changes 1% of the users; the guard judges drops, not churn.
+    EXPORT_SHRINK_LIMIT: '50%',
+  };
+  const container = (await import('@azure/storage-blob')).BlobServiceClient.fromConnectionString(
+    azurite.connectionString,
+  ).getContainerClient(settingOrDefault({}, 'EXPORT_CONTAINER'));
+  const requests = () =>
+    sandbox.graph.requests.filter((request) => request.path.startsWith('/v1.0/users')).length;
+  /** An order-free digest of the export: the XOR of every line's SHA-256, and the line count. */
+  const setDigest = async () => {
+    const { createHash } = await import('node:crypto');
+    const text = (await container.getBlobClient('latest/users.ndjson').downloadToBuffer()).toString('utf8');
+    const digest = Buffer.alloc(32);
+    let lines = 0;
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      lines += 1;
+      const hash = createHash('sha256').update(line).digest();
+      for (let i = 0; i < 32; i += 1) digest[i]! ^= hash[i]!;
+    }
+    return `${lines}:${digest.toString('hex')}`;
+  };
+  try {
+    await measured(join(DIST, 'export.js'), { ...base, EXPORT_DELTA: 'true' });
+    const changed = Math.floor(users / 100);
+    for (let n = 0; n < changed; n += 1) {
+      const index = Math.floor((n * users) / changed);
+      if (n % 10 === 0) sandbox.directory.remove(index);
+      else sandbox.directory.update(index, { department: `Changed ${n}` });
+    }
+    for (const index of sandbox.directory.add(Math.floor(changed / 10))) sandbox.directory.update(index, {});
+    sandbox.graph.latencyMs = latencyMs;
+    let before = requests();
+    const full = await measured(join(DIST, 'export.js'), { ...base, EXPORT_DELTA: 'false' });
+    const fullRequests = requests() - before;
+    const fullDigest = await setDigest();
+    if (process.env['BENCH_DEBUG_DIR']) {
+      writeFileSync(join(process.env['BENCH_DEBUG_DIR'], 'full.ndjson'), await container.getBlobClient('latest/users.ndjson').downloadToBuffer());
+    }
+    before = requests();
+    const delta = await measured(join(DIST, 'export.js'), { ...base, EXPORT_DELTA: 'true' });
+    const deltaRequests = requests() - before;
+    const deltaDigest = await setDigest();
+    if (process.env['BENCH_DEBUG_DIR']) {
+      writeFileSync(
+        join(process.env['BENCH_DEBUG_DIR'], 'delta.ndjson'),
+        await container.getBlobClient('latest/users.ndjson').downloadToBuffer(),
+      );
+    }
+    if (deltaDigest !== fullDigest)
+      throw new Error(`the delta export differs from the full listing: ${deltaDigest} vs ${fullDigest}`);
+    const row = (name: string, m: Measured, count: number) =>
+      `${name} | ${fixed(m.wallS)} | ${fixed(m.cpuS)} | ${fixed(m.peakRssMb, 0)} | ${count}`;
+    console.log(
+      `${users} users, ${changed} changed, ${latencyMs} ms a page; the rebuilt export equals the full listing (${fullDigest.split(':')[0]} users).`,
+    );
+    console.log('run | wall s | cpu s | peak MB | Graph requests');
+    console.log(row('full listing, one chain', full, fullRequests));
+    console.log(row('delta', delta, deltaRequests));
+    console.log(
+      `delta: ${(fullRequests / deltaRequests).toFixed(1)}x fewer requests, ${(full.wallS / delta.wallS).toFixed(1)}x less wall time`,
+    );
+  } finally {
+    await Promise.all([sandbox.stop(), azurite.stop()]);
+  }
+}
+
 const fixed = (value: number | undefined, digits = 1) => (value === undefined ? '-' : value.toFixed(digits));
 
 async function main() {
   const { values } = parseArgs({
-    options: { full: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } },
+    options: {
+      full: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      out: { type: 'string' },
+      delta: { type: 'string' },
+    },
   });
+  if (values.delta !== undefined) {
+    await runDeltaComparison(Number(values.delta), 300);
+    return;
+  }
   const cases = CASES.filter(
     (c) => (values.full || !c.full) && (!values.only || caseName(c).includes(values.only)),
   );

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 
 import type { GraphUser } from './formats.js';
@@ -51,12 +52,15 @@ function userDigest(line: string): Buffer {
 /** The lines of a gzipped NDJSON buffer, one at a time. */
 export async function* gzippedLines(content: Buffer): AsyncGenerator<string> {
   let rest = '';
+  // A character's bytes may be split between two chunks: the decoder keeps the first part.
+  const decoder = new StringDecoder('utf8');
   for await (const chunk of Readable.from([content]).pipe(createGunzip())) {
-    const text = rest + (chunk as Buffer).toString('utf8');
+    const text = rest + decoder.write(chunk as Buffer);
     const lines = text.split('\n');
     rest = lines.pop() ?? '';
     for (const line of lines) if (line !== '') yield line;
   }
+  rest += decoder.end();
   if (rest !== '') yield rest;
 }
 

@@ -6,6 +6,7 @@ import {
   type ChangeLine,
   changeLines,
   ChangeTracker,
+  gzippedLines,
   PreviousState,
   stateHeaderLine,
 } from '../../../src/export/changes.js';
@@ -54,6 +55,18 @@ describe('the change report', () => {
     expect(lines).toEqual([
       { change: 'changed', id: guid(1), properties: { department: { old: 'Sales', new: null } } },
     ]);
+  });
+
+  it('reads back every character of a large state, whatever chunk a multi-byte one falls in', async () => {
+    const users = Array.from({ length: 5000 }, (_, n) => ({
+      id: guid(n),
+      displayName: `Núñez ${'ñ'.repeat(n % 7)}`,
+      department: '中文',
+    }));
+    const lines = [];
+    for await (const line of gzippedLines(state(users))) lines.push(line);
+    expect(lines.slice(1).map((line) => JSON.parse(line) as unknown)).toEqual(users);
+    expect(await report(users, users)).toEqual([]);
   });
 
   it('handles ids that are not GUIDs', async () => {

@@ -91,7 +91,7 @@ async function run(
     invocationId: 'test-invocation',
     logHandler: (level, ...args) => logs.push(`${level}: ${args.map(String).join(' ')}`),
     options: {
-      extraInputs: [exportUsers.previousManifest, exportUsers.previousState],
+      extraInputs: [exportUsers.previousManifest, exportUsers.previousState, exportUsers.previousDelta],
       extraOutputs: Object.values(blobOutputs),
     },
   });
@@ -106,7 +106,7 @@ async function run(
   return { outcome, logs, calls, written, exportUsers };
 }
 
-const ROLES = ['latestUsers', 'latestManifest', 'latestChanges', 'state'] as const;
+const ROLES = ['latestUsers', 'latestManifest', 'latestChanges', 'state', 'deltaState'] as const;
 const pages = userPages(4, 25);
 const allUsers = pages.flat();
 
@@ -324,6 +324,7 @@ describe('the exportUsers function definition', () => {
       ['hr-export/latest/manifest.json', 'EXPORT_STORAGE'],
       ['hr-export/latest/changes.ndjson.gz', 'EXPORT_STORAGE'],
       ['hr-export/state/users.ndjson.gz', 'EXPORT_STORAGE'],
+      ['hr-export/state/delta.json', 'EXPORT_STORAGE'],
     ]);
     expect(exportUsers.options.runOnStartup).toBe(false);
     expect(exportUsers.options.extraOutputs).toEqual(Object.values(exportUsers.outputs));
