@@ -345,7 +345,10 @@ async function runDeltaComparison(users: number, latencyMs: number) {
     const fullRequests = requests() - before;
     const fullDigest = await setDigest();
     if (process.env['BENCH_DEBUG_DIR']) {
-      writeFileSync(join(process.env['BENCH_DEBUG_DIR'], 'full.ndjson'), await container.getBlobClient('latest/users.ndjson').downloadToBuffer());
+      writeFileSync(
+        join(process.env['BENCH_DEBUG_DIR'], 'full.ndjson'),
+        await container.getBlobClient('latest/users.ndjson').downloadToBuffer(),
+      );
     }
     before = requests();
     const delta = await measured(join(DIST, 'export.js'), { ...base, EXPORT_DELTA: 'true' });
