@@ -4,7 +4,7 @@
  * small: the previous state is indexed as 28 bytes a user (the id, a digest of the user), and old
  * and new values are read back by streaming the two states, holding only the users that changed.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
@@ -46,22 +46,44 @@ function idKey(id: string): Buffer {
 
 /** A digest of everything exported about a user: equal digests, equal users. */
 function userDigest(line: string): Buffer {
-  return createHash('sha256').update(line).digest().subarray(0, DIGEST_BYTES);
+  return hash('sha256', line, 'buffer').subarray(0, DIGEST_BYTES);
 }
 
-/** The lines of a gzipped NDJSON buffer, one at a time. */
-export async function* gzippedLines(content: Buffer): AsyncGenerator<string> {
+/**
+ * The id of a state line without parsing the rest: every line starts with `{"id":` (the
+ * exported properties always begin with the id), and a GUID needs no unescaping.
+ */
+export function idOfLine(line: string): string {
+  if (line.startsWith('{"id":"')) {
+    const end = line.indexOf('"', 7);
+    const id = line.slice(7, end);
+    if (end > 7 && !id.includes('\\')) return id;
+  }
+  return String((JSON.parse(line) as { id: unknown }).id);
+}
+
+/** The lines of a gzipped NDJSON buffer, a chunk's worth at a time (a yield per line costs more than the line). */
+export async function* gzippedLines(content: Buffer): AsyncGenerator<string[]> {
   let rest = '';
   // A character's bytes may be split between two chunks: the decoder keeps the first part.
   const decoder = new StringDecoder('utf8');
-  for await (const chunk of Readable.from([content]).pipe(createGunzip())) {
-    const text = rest + decoder.write(chunk as Buffer);
-    const lines = text.split('\n');
+  for await (const chunk of Readable.from([content]).pipe(createGunzip({ chunkSize: 256 * 1024 }))) {
+    const lines = (rest + decoder.write(chunk as Buffer)).split('\n');
     rest = lines.pop() ?? '';
-    for (const line of lines) if (line !== '') yield line;
+    const complete = lines.filter((line) => line !== '');
+    if (complete.length > 0) yield complete;
   }
   rest += decoder.end();
-  if (rest !== '') yield rest;
+  if (rest !== '') yield [rest];
+}
+
+/** Every line after the first (a state's header), in batches. */
+export async function* usersOfState(content: Buffer): AsyncGenerator<string[]> {
+  let first = true;
+  for await (const lines of gzippedLines(content)) {
+    yield first ? lines.slice(1) : lines;
+    first = false;
+  }
 }
 
 export function stateHeaderLine(properties: readonly string[]): string {
@@ -71,12 +93,24 @@ export function stateHeaderLine(properties: readonly string[]): string {
 
 /** The previous state, indexed: sorted (id key, digest) entries, and which ones this run saw. */
 export class PreviousState {
+  private readonly seen: Uint8Array;
+
   private constructor(
     readonly content: Buffer,
     private readonly entries: Buffer,
     readonly size: number,
-    private readonly seen: Uint8Array,
-  ) {}
+    /** entry index + 1 in each slot (0: empty); twice as many slots as entries, a power of two. */
+    private readonly slots: Uint32Array,
+  ) {
+    this.seen = new Uint8Array(size);
+  }
+
+  /** How many users of the previous state this run has not seen (so far). */
+  unseen(): number {
+    let count = 0;
+    for (const seen of this.seen) if (seen === 0) count += 1;
+    return count;
+  }
 
   /** Reads a state; a reason instead when it cannot serve as a baseline for these properties. */
   static async read(
@@ -88,101 +122,143 @@ export class PreviousState {
     let count = 0;
     let header: StateHeader | undefined;
     try {
-      for await (const line of gzippedLines(content)) {
-        if (header === undefined) {
-          const parsed = JSON.parse(line) as Partial<StateHeader>;
-          if (parsed.entraUserExportState !== 1 || !Array.isArray(parsed.properties)) {
-            return { reason: 'the previous state has an unknown version' };
+      for await (const batch of gzippedLines(content))
+        for (const line of batch) {
+          if (header === undefined) {
+            const parsed = JSON.parse(line) as Partial<StateHeader>;
+            if (parsed.entraUserExportState !== 1 || !Array.isArray(parsed.properties)) {
+              return { reason: 'the previous state has an unknown version' };
+            }
+            header = { entraUserExportState: 1, properties: parsed.properties };
+            if (JSON.stringify(header.properties) !== JSON.stringify(properties)) {
+              return {
+                reason: `the exported properties changed (EXPORT_SELECT or EXPORT_INCLUDE_MANAGER: ${header.properties.join(',')} before), so this run is the new baseline`,
+              };
+            }
+            continue;
           }
-          header = { entraUserExportState: 1, properties: parsed.properties };
-          if (JSON.stringify(header.properties) !== JSON.stringify(properties)) {
-            return {
-              reason: `the exported properties changed (EXPORT_SELECT or EXPORT_INCLUDE_MANAGER: ${header.properties.join(',')} before), so this run is the new baseline`,
-            };
+          const id = idOfLine(line);
+          if ((count + 1) * ENTRY_BYTES > packed.length) {
+            const grown = Buffer.alloc(packed.length * 2);
+            packed.copy(grown);
+            packed = grown;
           }
-          continue;
+          idKey(id).copy(packed, count * ENTRY_BYTES);
+          userDigest(line).copy(packed, count * ENTRY_BYTES + KEY_BYTES);
+          count += 1;
         }
-        const { id } = JSON.parse(line) as { id: string };
-        if ((count + 1) * ENTRY_BYTES > packed.length) {
-          const grown = Buffer.alloc(packed.length * 2);
-          packed.copy(grown);
-          packed = grown;
-        }
-        idKey(id).copy(packed, count * ENTRY_BYTES);
-        userDigest(line).copy(packed, count * ENTRY_BYTES + KEY_BYTES);
-        count += 1;
-      }
     } catch (error) {
       return { reason: `the previous state could not be read (${(error as Error).message})` };
     }
     if (header === undefined) return { reason: 'the previous state is empty' };
-    // Sorted by id key, compared in place: no object per user.
-    const order = Uint32Array.from({ length: count }, (_, index) => index);
-    order.sort((a, b) =>
-      packed.compare(
-        packed,
-        b * ENTRY_BYTES,
-        b * ENTRY_BYTES + KEY_BYTES,
-        a * ENTRY_BYTES,
-        a * ENTRY_BYTES + KEY_BYTES,
-      ),
+    return new PreviousState(
+      content,
+      packed.subarray(0, count * ENTRY_BYTES),
+      count,
+      buildSlots(packed, count),
     );
-    const entries = Buffer.alloc(count * ENTRY_BYTES);
-    order.forEach((from, to) =>
-      packed.copy(entries, to * ENTRY_BYTES, from * ENTRY_BYTES, (from + 1) * ENTRY_BYTES),
-    );
-    return new PreviousState(content, entries, count, new Uint8Array(count));
   }
 
+  /** The entry of an id key, or -1: open addressing over the first four bytes of the key. */
   private find(key: Buffer): number {
-    let low = 0;
-    let high = this.size - 1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      const order = this.entries.compare(
-        key,
-        0,
-        KEY_BYTES,
-        middle * ENTRY_BYTES,
-        middle * ENTRY_BYTES + KEY_BYTES,
-      );
-      if (order === 0) return middle;
-      if (order < 0) low = middle + 1;
-      else high = middle - 1;
+    const mask = this.slots.length - 1;
+    for (let slot = slotOf(key, 0) & mask; ; slot = (slot + 1) & mask) {
+      const entry = this.slots[slot]!;
+      if (entry === 0) return -1;
+      const start = (entry - 1) * ENTRY_BYTES;
+      if (this.entries.compare(key, 0, KEY_BYTES, start, start + KEY_BYTES) === 0) return entry - 1;
     }
-    return -1;
   }
 
-  /** Classifies one current user (its state line) and marks it seen. */
-  observe(id: string, line: string): 'added' | 'changed' | 'unchanged' {
+  /**
+   * Classifies one current user (its state line) and marks it seen; `position` is the user's line
+   * number in the previous state (entries are kept in line order), or -1.
+   */
+  observe(id: string, line: string): { kind: 'added' | 'changed' | 'unchanged'; position: number } {
     const position = this.find(idKey(id));
-    if (position < 0) return 'added';
+    if (position < 0) return { kind: 'added', position };
     this.seen[position] = 1;
     const digest = userDigest(line);
     const start = position * ENTRY_BYTES + KEY_BYTES;
-    return this.entries.compare(digest, 0, DIGEST_BYTES, start, start + DIGEST_BYTES) === 0
-      ? 'unchanged'
-      : 'changed';
+    const same = this.entries.compare(digest, 0, DIGEST_BYTES, start, start + DIGEST_BYTES) === 0;
+    return { kind: same ? 'unchanged' : 'changed', position };
   }
 
-  wasSeen(id: string): boolean {
-    const position = this.find(idKey(id));
-    return position >= 0 && this.seen[position] === 1;
+  /** Whether this run saw the user on line `position` of the previous state. */
+  sawLine(position: number): boolean {
+    return this.seen[position] === 1;
   }
 }
 
-/** Follows one listing: every user's state line, classified against the previous state. */
-export class ChangeTracker {
-  readonly added = new Set<string>();
-  readonly changed = new Set<string>();
+/** A well-spread slot number from a 16-byte key, whatever part of it varies. */
+function slotOf(bytes: Buffer, offset: number): number {
+  const mixed =
+    bytes.readUInt32LE(offset) ^
+    Math.imul(bytes.readUInt32LE(offset + 4), 0x85ebca6b) ^
+    Math.imul(bytes.readUInt32LE(offset + 8), 0xc2b2ae35) ^
+    Math.imul(bytes.readUInt32LE(offset + 12), 0x27d4eb2f);
+  return Math.imul(mixed ^ (mixed >>> 15), 0x9e3779b1) >>> 0;
+}
 
-  constructor(readonly previous: PreviousState | undefined) {}
+function buildSlots(entries: Buffer, count: number): Uint32Array {
+  let size = 1;
+  while (size < count * 2) size *= 2;
+  const slots = new Uint32Array(size);
+  const mask = size - 1;
+  for (let entry = 0; entry < count; entry += 1) {
+    let slot = slotOf(entries, entry * ENTRY_BYTES) & mask;
+    while (slots[slot] !== 0) slot = (slot + 1) & mask;
+    slots[slot] = entry + 1;
+  }
+  return slots;
+}
+
+const UNCHANGED = 0;
+const ADDED = 1;
+const CHANGED = 2;
+
+/**
+ * Follows one listing: every user's state line classified against the previous state, kept as a
+ * byte per line of each state (this run's, in listing order; the previous one's changed lines), so
+ * reading the states back needs no lookup.
+ */
+export class ChangeTracker {
+  added = 0;
+  changed = 0;
+  private kinds = new Uint8Array(1024);
+  private observed = 0;
+  private readonly changedLines: Uint8Array;
+
+  constructor(readonly previous: PreviousState | undefined) {
+    this.changedLines = new Uint8Array(previous?.size ?? 0);
+  }
 
   observe(id: string, line: string): void {
     if (this.previous === undefined) return;
-    const kind = this.previous.observe(id, line);
-    if (kind === 'added') this.added.add(id);
-    if (kind === 'changed') this.changed.add(id);
+    const { kind, position } = this.previous.observe(id, line);
+    if (this.observed === this.kinds.length) {
+      const grown = new Uint8Array(this.kinds.length * 2);
+      grown.set(this.kinds);
+      this.kinds = grown;
+    }
+    this.kinds[this.observed] = kind === 'added' ? ADDED : kind === 'changed' ? CHANGED : UNCHANGED;
+    this.observed += 1;
+    if (kind === 'added') this.added += 1;
+    if (kind === 'changed') {
+      this.changed += 1;
+      this.changedLines[position] = 1;
+    }
+  }
+
+  /** How this run's user on line `index` of its state compares. */
+  kindOf(index: number): 'added' | 'changed' | 'unchanged' {
+    const kind = this.kinds[index];
+    return kind === ADDED ? 'added' : kind === CHANGED ? 'changed' : 'unchanged';
+  }
+
+  /** Whether the previous state's user on line `position` changed. */
+  changedLine(position: number): boolean {
+    return this.changedLines[position] === 1;
   }
 }
 
@@ -195,28 +271,32 @@ export async function* changeLines(tracker: ChangeTracker, newState: Buffer): As
   if (previous === undefined) return;
   const oldUsers = new Map<string, GraphUser>();
   const removed: GraphUser[] = [];
-  let first = true;
-  for await (const line of gzippedLines(previous.content)) {
-    if (first) {
-      first = false;
-      continue;
+  // Only the lines of users that changed are parsed; with nothing to report, nothing is read.
+  if (tracker.changed > 0 || previous.unseen() > 0) {
+    let position = 0;
+    for await (const batch of usersOfState(previous.content)) {
+      for (const line of batch) {
+        if (!previous.sawLine(position)) removed.push(JSON.parse(line) as GraphUser);
+        else if (tracker.changedLine(position)) oldUsers.set(idOfLine(line), JSON.parse(line) as GraphUser);
+        position += 1;
+      }
     }
-    const user = JSON.parse(line) as GraphUser;
-    const id = String(user['id']);
-    if (!previous.wasSeen(id)) removed.push(user);
-    else if (tracker.changed.has(id)) oldUsers.set(id, user);
   }
-  first = true;
-  for await (const line of gzippedLines(newState)) {
-    if (first) {
-      first = false;
-      continue;
+  if (tracker.changed > 0 || tracker.added > 0) {
+    let index = 0;
+    for await (const batch of usersOfState(newState)) {
+      for (const line of batch) {
+        const kind = tracker.kindOf(index);
+        index += 1;
+        if (kind === 'unchanged') continue;
+        const user = JSON.parse(line) as GraphUser;
+        const id = String(user['id']);
+        if (kind === 'added') yield { change: 'added', id, user };
+        const old = oldUsers.get(id);
+        if (kind === 'changed' && old !== undefined)
+          yield { change: 'changed', id, properties: differences(old, user) };
+      }
     }
-    const user = JSON.parse(line) as GraphUser;
-    const id = String(user['id']);
-    if (tracker.added.has(id)) yield { change: 'added', id, user };
-    const old = oldUsers.get(id);
-    if (old !== undefined) yield { change: 'changed', id, properties: differences(old, user) };
   }
   for (const user of removed) yield { change: 'removed', id: String(user['id']), user };
 }

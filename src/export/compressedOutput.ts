@@ -51,7 +51,11 @@ function createGrowingBuffer(): { append(chunk: Buffer): void; contents(): Buffe
   };
 }
 
-export function createOutputCollector(compression: Compression): OutputCollector {
+/**
+ * @param level zlib's level for gzip: the default for what users download; the kept state, read
+ *   back by the next run only, takes the fastest (1).
+ */
+export function createOutputCollector(compression: Compression, level?: number): OutputCollector {
   const stored = createGrowingBuffer();
   const hash = createHash('sha256');
   let bytes = 0;
@@ -78,7 +82,7 @@ export function createOutputCollector(compression: Compression): OutputCollector
     };
   }
 
-  const gzip = createGzip({ chunkSize: GZIP_CHUNK_SIZE });
+  const gzip = createGzip({ chunkSize: GZIP_CHUNK_SIZE, ...(level === undefined ? {} : { level }) });
   gzip.on('data', keep);
   const ended = once(gzip, 'end');
   return {

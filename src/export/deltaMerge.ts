@@ -5,7 +5,7 @@
  * over what was known; `@removed` means gone from the directory (`changed`: in the deleted items,
  * `deleted`: for good); the same user may come more than once in a round, and the last one wins.
  */
-import { gzippedLines } from './changes.js';
+import { usersOfState } from './changes.js';
 import type { GraphUser } from './formats.js';
 
 /** One round's changes by user id: what to merge, or that the user is gone. */
@@ -43,21 +43,18 @@ export async function* mergedUsers(
 ): AsyncGenerator<GraphUser[]> {
   const pending = new Map(changes);
   let page: GraphUser[] = [];
-  let first = true;
-  for await (const line of gzippedLines(previousState)) {
-    if (first) {
-      first = false; // the state's header
-      continue;
-    }
-    const user = JSON.parse(line) as GraphUser;
-    const id = String(user['id']);
-    const change = pending.get(id);
-    pending.delete(id);
-    if (change?.removed === true) continue;
-    page.push(change === undefined ? user : { ...user, ...change.properties });
-    if (page.length >= pageSize) {
-      yield page;
-      page = [];
+  for await (const batch of usersOfState(previousState)) {
+    for (const line of batch) {
+      const user = JSON.parse(line) as GraphUser;
+      const id = String(user['id']);
+      const change = pending.get(id);
+      pending.delete(id);
+      if (change?.removed === true) continue;
+      page.push(change === undefined ? user : { ...user, ...change.properties });
+      if (page.length >= pageSize) {
+        yield page;
+        page = [];
+      }
     }
   }
   for (const [id, change] of pending) {

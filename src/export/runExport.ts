@@ -227,7 +227,7 @@ async function listAndSerialise(
   const output = createOutputCollector(config.compression);
   // The canonical state: every user as exported, one JSON line each, whatever EXPORT_FORMAT is.
   const project = projector(properties);
-  const stateOutput = createOutputCollector('gzip');
+  const stateOutput = createOutputCollector('gzip', 1);
   await stateOutput.write(Buffer.from(`${stateHeaderLine(properties)}\n`));
   const tracker = new ChangeTracker(previous instanceof PreviousState ? previous : undefined);
   let userCount = 0;

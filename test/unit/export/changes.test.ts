@@ -64,7 +64,7 @@ describe('the change report', () => {
       department: '中文',
     }));
     const lines = [];
-    for await (const line of gzippedLines(state(users))) lines.push(line);
+    for await (const batch of gzippedLines(state(users))) lines.push(...batch);
     expect(lines.slice(1).map((line) => JSON.parse(line) as unknown)).toEqual(users);
     expect(await report(users, users)).toEqual([]);
   });
