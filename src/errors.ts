@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   'GraphPagingLoop',
   'GraphForeignOrigin',
   'GuardRefused',
+  'ExportTooLarge',
   'Unexpected',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
 
+import { ExportError } from '../errors.js';
 import type { Compression } from '../settings.js';
 
 export interface CollectedOutput {
@@ -23,8 +24,13 @@ export interface OutputCollector {
 // Large zlib chunks let compression keep pace with parsing instead of emitting 16 KiB crumbs.
 const GZIP_CHUNK_SIZE = 1024 * 1024;
 
-/** Room reserved, not used: pages count only once written. A blob cannot be larger anyway. */
-const MAX_BLOB_BYTES = 16 * 1024 ** 3;
+/**
+ * Room reserved, not used: pages count only once written. The worker hands every output to the
+ * host in one gRPC message capped at 2 GiB, so no blob can be larger; a run holds several of
+ * these (the users, the state, the change report), and larger reservations can exhaust the
+ * process's address space.
+ */
+const MAX_BLOB_BYTES = 2 * 1024 ** 3;
 
 /**
  * The blob's bytes in one buffer that grows in place (a resizable ArrayBuffer), so the finished
@@ -39,6 +45,15 @@ function createGrowingBuffer(): { append(chunk: Buffer): void; contents(): Buffe
       const needed = length + chunk.length;
       if (needed > memory.byteLength) {
         // Growing in steps keeps resize calls rare; the untouched part of a step costs nothing.
+        if (needed > MAX_BLOB_BYTES) {
+          throw new ExportError(
+            `The export passed ${MAX_BLOB_BYTES} bytes, more than the Functions host takes from the worker in one message.`,
+            {
+              remedy: 'Set EXPORT_COMPRESS=gzip (about 8x smaller), or narrow EXPORT_SELECT.',
+              code: 'ExportTooLarge',
+            },
+          );
+        }
         memory.resize(Math.min(MAX_BLOB_BYTES, Math.max(needed, memory.byteLength * 2, 1024 * 1024)));
       }
       view.set(chunk, length);
