@@ -1,7 +1,7 @@
 /**
  * The change report: who was added, removed or changed since the last successful run, from a
  * canonical state of the directory kept beside the export (`state/users.ndjson.gz`). Memory stays
- * small: the previous state is indexed as 28 bytes a user (the id, a digest of the user), and old
+ * small: the previous state is indexed in about 36 bytes a user (id key, digest, hash slot), and old
  * and new values are read back by streaming the two states, holding only the users that changed.
  */
 import { createHash, hash } from 'node:crypto';
