@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { EMPLOYEE_NUMBER_EXTENSION } from '../../sandbox/directory.js';
-import { type Environment, startEnvironment } from './harness.js';
+import { type Environment, exportedUsers, startEnvironment } from './harness.js';
 
 let env: Environment;
 beforeAll(async () => {
@@ -48,17 +48,7 @@ describe('sign-in activity, managers and extension attributes', () => {
       EXPORT_INCLUDE_MANAGER: 'true',
     });
     expect(run.exitCode, run.output).toBe(0);
-    const text = (await env.container.getBlobClient(`latest/users.${format}`).downloadToBuffer()).toString(
-      'utf8',
-    );
-    const users = (
-      format === 'json'
-        ? JSON.parse(text)
-        : text
-            .trimEnd()
-            .split('\n')
-            .map((line) => JSON.parse(line) as unknown)
-    ) as Record<string, unknown>[];
+    const users = await exportedUsers(env, format);
     expect(users).toEqual(Array.from({ length: 1300 }, (_, index) => expectedUser(index)));
     expect(users.some((user) => user['signInActivity'] === null)).toBe(true);
     expect(users.some((user) => user['manager'] === null)).toBe(true);

@@ -107,3 +107,18 @@ export function expectedUsers(
   }
   return users;
 }
+
+/** The users of `latest/users.<format>` (json or ndjson), as the export wrote them. */
+export async function exportedUsers(env: Environment, format: string): Promise<Record<string, unknown>[]> {
+  const text = (await env.container.getBlobClient(`latest/users.${format}`).downloadToBuffer()).toString(
+    'utf8',
+  );
+  return (
+    format === 'json'
+      ? JSON.parse(text)
+      : text
+          .trimEnd()
+          .split('\n')
+          .map((line) => JSON.parse(line) as unknown)
+  ) as Record<string, unknown>[];
+}
