@@ -191,6 +191,10 @@ async function measured(script: string, env: Record<string, string>): Promise<Me
           PATH: process.env['PATH'] ?? '',
           HOME: process.env['HOME'] ?? dir,
           BENCH_USAGE_FILE: usageFile,
+          // BENCH_PROFILE_DIR=<dir>: each measured run writes a V8 CPU profile there.
+          ...(process.env['BENCH_PROFILE_DIR'] === undefined
+            ? {}
+            : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env['BENCH_PROFILE_DIR']}` }),
           ...env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,8 +1,7 @@
 import type { ExportConfig } from '../config.js';
 import { type DeltaChanges, foldDeltaPage, mergedUsers } from '../export/deltaMerge.js';
-import type { GraphUser } from '../export/formats.js';
 import type { ListedPage } from '../export/paging.js';
-import type { DeltaState, ListingOptions, ListingSummary } from '../export/runExport.js';
+import type { DeltaState, DirectoryPage, ListingOptions, ListingSummary } from '../export/runExport.js';
 import { ExportError } from '../errors.js';
 
 type DeltaOptions = NonNullable<ListingOptions['delta']>;
@@ -55,7 +54,7 @@ export async function listDelta(
   config: ExportConfig,
   delta: DeltaOptions,
   listChain: ChainLister,
-  handOver: (users: readonly GraphUser[]) => Promise<void>,
+  handOver: (page: DirectoryPage) => Promise<void>,
   notes: string[],
 ): Promise<Omit<ListingSummary, 'retries'>> {
   const reason = resyncReason(config, delta);
@@ -77,8 +76,8 @@ export async function listDelta(
       return fullRound(config, delta, listChain, handOver, notes);
     }
     if (deltaLink === undefined) throw noDeltaLink();
-    for await (const users of mergedUsers(delta.previousState, changes, delta.properties))
-      await handOver(users);
+    for await (const rebuilt of mergedUsers(delta.previousState, changes, delta.properties))
+      await handOver({ rebuilt });
     notes.push(`Delta: ${changes.size} users changed in ${pages} pages, merged into the kept state.`);
     return {
       mode: 'delta',
@@ -95,7 +94,7 @@ async function fullRound(
   config: ExportConfig,
   delta: DeltaOptions,
   listChain: ChainLister,
-  handOver: (users: readonly GraphUser[]) => Promise<void>,
+  handOver: (page: DirectoryPage) => Promise<void>,
   notes: string[],
 ): Promise<Omit<ListingSummary, 'retries'>> {
   let deltaLink: string | undefined;

@@ -1,10 +1,15 @@
 import type { TokenCredential } from '@azure/identity';
 
 import type { ExportConfig } from '../config.js';
-import type { GraphUser } from '../export/formats.js';
 import { followNextLinks } from '../export/paging.js';
 import { RUN_TIME_BUDGET_MS } from '../export/retryPolicy.js';
-import type { ListingOptions, ListingSummary, PageHandler, UserDirectory } from '../export/runExport.js';
+import type {
+  DirectoryPage,
+  ListingOptions,
+  ListingSummary,
+  PageHandler,
+  UserDirectory,
+} from '../export/runExport.js';
 import { createGraphRequests } from './graphClient.js';
 import { partitionedPages, readGraphCount, startPartitions } from './partitionedListing.js';
 import { classifyGraphFailure, explainGraphError, type RetryCounts } from './serviceErrors.js';
@@ -42,9 +47,9 @@ export async function openGraphDirectory(
     async listUsers(onPage: PageHandler, options: ListingOptions = {}): Promise<ListingSummary> {
       const notes: string[] = [];
       let listed = 0;
-      const handOver = async (users: readonly GraphUser[]) => {
-        listed += users.length;
-        await onPage(users, { retries: total() });
+      const handOver = async (page: DirectoryPage) => {
+        listed += 'rebuilt' in page ? page.rebuilt.length : page.length;
+        await onPage(page, { retries: total() });
       };
       if (options.delta !== undefined) {
         try {

@@ -6,7 +6,6 @@
  */
 import { createHash, hash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 
 import type { GraphUser } from './formats.js';
@@ -64,17 +63,39 @@ export function idOfLine(line: string): string {
 
 /** The lines of a gzipped NDJSON buffer, a chunk's worth at a time (a yield per line costs more than the line). */
 export async function* gzippedLines(content: Buffer): AsyncGenerator<string[]> {
-  let rest = '';
-  // A character's bytes may be split between two chunks: the decoder keeps the first part.
-  const decoder = new StringDecoder('utf8');
-  for await (const chunk of Readable.from([content]).pipe(createGunzip({ chunkSize: 256 * 1024 }))) {
-    const lines = (rest + decoder.write(chunk as Buffer)).split('\n');
-    rest = lines.pop() ?? '';
+  // Split on the newline byte, which UTF-8 never uses inside a character: a character split between
+  // two chunks stays whole in the bytes carried over.
+  let rest: Buffer = Buffer.alloc(0);
+  for await (const chunk of gunzipped(content)) {
+    const bytes = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
+    const end = bytes.lastIndexOf(NEWLINE);
+    if (end < 0) {
+      rest = bytes;
+      continue;
+    }
+    rest = Buffer.from(bytes.subarray(end + 1));
+    const lines = bytes.toString('utf8', 0, end).split('\n');
     const complete = lines.filter((line) => line !== '');
     if (complete.length > 0) yield complete;
   }
-  rest += decoder.end();
-  if (rest !== '') yield [rest];
+  if (rest.length > 0) yield [rest.toString('utf8')];
+}
+
+const NEWLINE = 0x0a;
+
+function gunzipped(content: Buffer): AsyncIterable<Buffer> {
+  return Readable.from([content]).pipe(createGunzip({ chunkSize: 256 * 1024 }));
+}
+
+/** How many lines a gzipped NDJSON buffer holds, without decoding them; throws if it is not whole. */
+async function countGzippedLines(content: Buffer): Promise<number> {
+  let count = 0;
+  let last = NEWLINE;
+  for await (const chunk of gunzipped(content)) {
+    for (let at = chunk.indexOf(NEWLINE); at >= 0; at = chunk.indexOf(NEWLINE, at + 1)) count += 1;
+    if (chunk.length > 0) last = chunk[chunk.length - 1]!;
+  }
+  return last === NEWLINE ? count : count + 1;
 }
 
 /** Every line after the first (a state's header), in batches. */
@@ -91,16 +112,17 @@ export function stateHeaderLine(properties: readonly string[]): string {
   return JSON.stringify(header);
 }
 
-/** The previous state, indexed: sorted (id key, digest) entries, and which ones this run saw. */
+/**
+ * The previous state: its header checked, its lines counted, and, for a listing that must look users
+ * up by id, an index of (id key, digest) entries in line order; which lines this run saw.
+ */
 export class PreviousState {
   private readonly seen: Uint8Array;
+  private index: { entries: Buffer; slots: Uint32Array } | undefined;
 
   private constructor(
     readonly content: Buffer,
-    private readonly entries: Buffer,
     readonly size: number,
-    /** entry index + 1 in each slot (0: empty); twice as many slots as entries, a power of two. */
-    private readonly slots: Uint32Array,
   ) {
     this.seen = new Uint8Array(size);
   }
@@ -112,61 +134,53 @@ export class PreviousState {
     return count;
   }
 
-  /** Reads a state; a reason instead when it cannot serve as a baseline for these properties. */
+  /**
+   * Reads a state; a reason instead when it cannot serve as a baseline for these properties.
+   * `indexed`: also build the index now (a listing from Graph needs it; a delta rebuild, which
+   * meets the previous users in line order, does not).
+   */
   static async read(
     content: Buffer | undefined,
     properties: readonly string[],
+    { indexed = true }: { indexed?: boolean } = {},
   ): Promise<PreviousState | { reason: string }> {
     if (content === undefined) return { reason: 'no previous state: this is the first run' };
-    let packed = Buffer.alloc(ENTRY_BYTES * 1024);
-    let count = 0;
-    let header: StateHeader | undefined;
     try {
-      for await (const batch of gzippedLines(content))
-        for (const line of batch) {
-          if (header === undefined) {
-            const parsed = JSON.parse(line) as Partial<StateHeader>;
-            if (parsed.entraUserExportState !== 1 || !Array.isArray(parsed.properties)) {
-              return { reason: 'the previous state has an unknown version' };
-            }
-            header = { entraUserExportState: 1, properties: parsed.properties };
-            if (JSON.stringify(header.properties) !== JSON.stringify(properties)) {
-              return {
-                reason: `the exported properties changed (EXPORT_SELECT or EXPORT_INCLUDE_MANAGER: ${header.properties.join(',')} before), so this run is the new baseline`,
-              };
-            }
-            continue;
-          }
-          const id = idOfLine(line);
-          if ((count + 1) * ENTRY_BYTES > packed.length) {
-            const grown = Buffer.alloc(packed.length * 2);
-            packed.copy(grown);
-            packed = grown;
-          }
-          idKey(id).copy(packed, count * ENTRY_BYTES);
-          userDigest(line).copy(packed, count * ENTRY_BYTES + KEY_BYTES);
-          count += 1;
-        }
+      const header = await readHeader(content);
+      if (header === undefined) return { reason: 'the previous state is empty' };
+      if (header.entraUserExportState !== 1 || !Array.isArray(header.properties)) {
+        return { reason: 'the previous state has an unknown version' };
+      }
+      if (JSON.stringify(header.properties) !== JSON.stringify(properties)) {
+        return {
+          reason: `the exported properties changed (EXPORT_SELECT or EXPORT_INCLUDE_MANAGER: ${header.properties.join(',')} before), so this run is the new baseline`,
+        };
+      }
+      if (!indexed) return new PreviousState(content, (await countGzippedLines(content)) - 1);
+      const index = await buildIndex(content);
+      const state = new PreviousState(content, index.size);
+      state.index = index;
+      return state;
     } catch (error) {
       return { reason: `the previous state could not be read (${(error as Error).message})` };
     }
-    if (header === undefined) return { reason: 'the previous state is empty' };
-    return new PreviousState(
-      content,
-      packed.subarray(0, count * ENTRY_BYTES),
-      count,
-      buildSlots(packed, count),
-    );
+  }
+
+  /** Builds the index if this state was read without it (a delta round Graph refused, listed in full). */
+  async ensureIndex(): Promise<void> {
+    this.index ??= await buildIndex(this.content);
   }
 
   /** The entry of an id key, or -1: open addressing over the first four bytes of the key. */
   private find(key: Buffer): number {
-    const mask = this.slots.length - 1;
+    if (this.index === undefined) throw new Error('PreviousState: ensureIndex() before looking a user up');
+    const { entries, slots } = this.index;
+    const mask = slots.length - 1;
     for (let slot = slotOf(key, 0) & mask; ; slot = (slot + 1) & mask) {
-      const entry = this.slots[slot]!;
+      const entry = slots[slot]!;
       if (entry === 0) return -1;
       const start = (entry - 1) * ENTRY_BYTES;
-      if (this.entries.compare(key, 0, KEY_BYTES, start, start + KEY_BYTES) === 0) return entry - 1;
+      if (entries.compare(key, 0, KEY_BYTES, start, start + KEY_BYTES) === 0) return entry - 1;
     }
   }
 
@@ -180,14 +194,43 @@ export class PreviousState {
     this.seen[position] = 1;
     const digest = userDigest(line);
     const start = position * ENTRY_BYTES + KEY_BYTES;
-    const same = this.entries.compare(digest, 0, DIGEST_BYTES, start, start + DIGEST_BYTES) === 0;
+    const same = this.index!.entries.compare(digest, 0, DIGEST_BYTES, start, start + DIGEST_BYTES) === 0;
     return { kind: same ? 'unchanged' : 'changed', position };
+  }
+
+  /** Marks the user on line `position` seen, where the caller already knows which line it is. */
+  markSeen(position: number): void {
+    this.seen[position] = 1;
   }
 
   /** Whether this run saw the user on line `position` of the previous state. */
   sawLine(position: number): boolean {
     return this.seen[position] === 1;
   }
+}
+
+/** The first line of a gzipped state, parsed; undefined for an empty one. */
+async function readHeader(content: Buffer): Promise<Partial<StateHeader> | undefined> {
+  for await (const batch of gzippedLines(content)) return JSON.parse(batch[0]!) as Partial<StateHeader>;
+  return undefined;
+}
+
+/** (id key, digest) of every user line, in line order, and the hash slots over them. */
+async function buildIndex(content: Buffer): Promise<{ entries: Buffer; slots: Uint32Array; size: number }> {
+  let packed = Buffer.alloc(ENTRY_BYTES * 1024);
+  let count = 0;
+  for await (const batch of usersOfState(content))
+    for (const line of batch) {
+      if ((count + 1) * ENTRY_BYTES > packed.length) {
+        const grown = Buffer.alloc(packed.length * 2);
+        packed.copy(grown);
+        packed = grown;
+      }
+      idKey(idOfLine(line)).copy(packed, count * ENTRY_BYTES);
+      userDigest(line).copy(packed, count * ENTRY_BYTES + KEY_BYTES);
+      count += 1;
+    }
+  return { entries: packed.subarray(0, count * ENTRY_BYTES), slots: buildSlots(packed, count), size: count };
 }
 
 /** A well-spread slot number from a 16-byte key, whatever part of it varies. */
@@ -233,9 +276,30 @@ export class ChangeTracker {
     this.changedLines = new Uint8Array(previous?.size ?? 0);
   }
 
+  /** Before users from a listing: they are looked up by id. */
+  async readyForLookups(): Promise<void> {
+    await this.previous?.ensureIndex();
+  }
+
+  /** A user from a listing: looked up in the previous state by id. */
   observe(id: string, line: string): void {
     if (this.previous === undefined) return;
     const { kind, position } = this.previous.observe(id, line);
+    this.record(kind, position);
+  }
+
+  /**
+   * A user whose line in the previous state is known (`undefined`: it was not there): unchanged
+   * when its line is the old one, which a rebuild passes for a user it kept as it was.
+   */
+  observeAt(position: number | undefined, line: string, oldLine: string): void {
+    if (this.previous === undefined) return;
+    if (position === undefined) return this.record('added', -1);
+    this.previous.markSeen(position);
+    this.record(line === oldLine ? 'unchanged' : 'changed', position);
+  }
+
+  private record(kind: 'added' | 'changed' | 'unchanged', position: number): void {
     if (this.observed === this.kinds.length) {
       const grown = new Uint8Array(this.kinds.length * 2);
       grown.set(this.kinds);

@@ -5,7 +5,7 @@
  * over what was known; `@removed` means gone from the directory (`changed`: in the deleted items,
  * `deleted`: for good); the same user may come more than once in a round, and the last one wins.
  */
-import { usersOfState } from './changes.js';
+import { idOfLine, usersOfState } from './changes.js';
 import type { GraphUser } from './formats.js';
 
 /** One round's changes by user id: what to merge, or that the user is gone. */
@@ -31,26 +31,42 @@ export function foldDeltaPage(changes: DeltaChanges, users: readonly GraphUser[]
 }
 
 /**
+ * A user of the rebuilt directory: a previous state's line kept as it was, or a user from the
+ * round (merged over its old line, or new), with where it was in the previous state.
+ */
+export type RebuiltUser =
+  | { kept: string; previousLine: number }
+  | { user: GraphUser; previousLine: number; oldLine: string }
+  | { user: GraphUser; previousLine: undefined };
+
+/**
  * Every user of the directory after the round, as pages: the previous state's users with their
  * changes merged, without the removed ones, then the users that are new. Only the changes are
- * held; the state is streamed.
+ * held; the state is streamed, and a user the round did not touch is passed on as its line,
+ * unparsed.
  */
 export async function* mergedUsers(
   previousState: Buffer,
   changes: DeltaChanges,
   properties: readonly string[],
   pageSize = 1000,
-): AsyncGenerator<GraphUser[]> {
+): AsyncGenerator<RebuiltUser[]> {
   const pending = new Map(changes);
-  let page: GraphUser[] = [];
+  let page: RebuiltUser[] = [];
+  let position = 0;
   for await (const batch of usersOfState(previousState)) {
     for (const line of batch) {
-      const user = JSON.parse(line) as GraphUser;
-      const id = String(user['id']);
-      const change = pending.get(id);
-      pending.delete(id);
-      if (change?.removed === true) continue;
-      page.push(change === undefined ? user : { ...user, ...change.properties });
+      const previousLine = position;
+      position += 1;
+      const change = pending.size === 0 ? undefined : pending.get(idOfLine(line));
+      if (change === undefined) {
+        page.push({ kept: line, previousLine });
+      } else {
+        pending.delete(idOfLine(line));
+        if (change.removed) continue;
+        const user = { ...(JSON.parse(line) as GraphUser), ...change.properties };
+        page.push({ user, previousLine, oldLine: line });
+      }
       if (page.length >= pageSize) {
         yield page;
         page = [];
@@ -60,11 +76,16 @@ export async function* mergedUsers(
   for (const [id, change] of pending) {
     if (change.removed) continue;
     const user: Record<string, unknown> = Object.fromEntries(properties.map((name) => [name, null]));
-    page.push({ ...user, ...change.properties, id });
+    page.push({ user: { ...user, ...change.properties, id }, previousLine: undefined });
     if (page.length >= pageSize) {
       yield page;
       page = [];
     }
   }
   if (page.length > 0) yield page;
+}
+
+/** What a rebuilt user holds, as an object (a kept line parsed). */
+export function rebuiltUser(entry: RebuiltUser): GraphUser {
+  return 'kept' in entry ? (JSON.parse(entry.kept) as GraphUser) : entry.user;
 }

@@ -14,6 +14,12 @@ export interface UserSerializer {
   readonly contentType: string;
   /** Bytes for one page of users; the first call also carries the format's opening. */
   page(users: readonly GraphUser[]): Buffer;
+  /**
+   * The same for a page already projected: each user's line is `JSON.stringify(projector(...)(user))`
+   * (the run has it for its state), so JSON and NDJSON reuse it; `users` is read only by a format
+   * that needs the objects.
+   */
+  pageOfLines(lines: readonly string[], users: () => readonly GraphUser[]): Buffer;
   /** The format's closing bytes (an empty buffer where there are none). */
   end(): Buffer;
 }
@@ -42,36 +48,52 @@ function projectManager(value: unknown): Record<string, unknown> | null {
 
 export function createSerializer(format: ExportFormat, columns: readonly string[]): UserSerializer {
   const project = projector(columns);
+  const lineSerializer = (
+    contentType: string,
+    pageOfLines: (lines: readonly string[]) => Buffer,
+    end: () => Buffer,
+  ): UserSerializer => ({
+    contentType,
+    page: (users) => pageOfLines(users.map((user) => JSON.stringify(project(user)))),
+    pageOfLines,
+    end,
+  });
   switch (format) {
     case 'json':
-      return createJsonArraySerializer(project);
+      return createJsonArraySerializer(lineSerializer);
     case 'ndjson':
-      return {
-        contentType: 'application/x-ndjson',
-        page: (users) => Buffer.from(users.map((user) => `${JSON.stringify(project(user))}\n`).join('')),
-        end: () => Buffer.alloc(0),
-      };
+      return lineSerializer(
+        'application/x-ndjson',
+        (lines) => Buffer.from(lines.length === 0 ? '' : `${lines.join('\n')}\n`),
+        () => Buffer.alloc(0),
+      );
     case 'csv':
       return createCsvSerializer(columns);
   }
 }
 
-function createJsonArraySerializer(project: (user: GraphUser) => GraphUser): UserSerializer {
+function createJsonArraySerializer(
+  lineSerializer: (
+    contentType: string,
+    pageOfLines: (lines: readonly string[]) => Buffer,
+    end: () => Buffer,
+  ) => UserSerializer,
+): UserSerializer {
   let started = false;
   let wroteUser = false;
-  return {
-    contentType: 'application/json',
-    page(users) {
+  return lineSerializer(
+    'application/json',
+    (lines) => {
       let text = started ? '' : '[';
       started = true;
-      for (const user of users) {
-        text += `${wroteUser ? ',' : ''}\n${JSON.stringify(project(user))}`;
+      if (lines.length > 0) {
+        text += `${wroteUser ? ',' : ''}\n${lines.join(',\n')}`;
         wroteUser = true;
       }
       return Buffer.from(text);
     },
-    end: () => Buffer.from(`${started ? '' : '['}\n]\n`),
-  };
+    () => Buffer.from(`${started ? '' : '['}\n]\n`),
+  );
 }
 
 /**
@@ -107,13 +129,15 @@ function createCsvSerializer(properties: readonly string[]): UserSerializer {
     wroteHeader = true;
     return stringify([columns], { record_delimiter: 'windows' });
   };
+  const page = (users: readonly GraphUser[]) => {
+    const rows = users.map((user) => flattenUser(user, properties));
+    const text = (wroteHeader ? '' : header()) + stringify(rows, options);
+    return Buffer.from(text);
+  };
   return {
     contentType: 'text/csv; charset=utf-8',
-    page(users) {
-      const rows = users.map((user) => flattenUser(user, properties));
-      const text = (wroteHeader ? '' : header()) + stringify(rows, options);
-      return Buffer.from(text);
-    },
+    page,
+    pageOfLines: (_lines, users) => page(users()),
     end: () => Buffer.from(wroteHeader ? '' : header()),
   };
 }

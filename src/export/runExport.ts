@@ -2,6 +2,7 @@ import { describeCredentialSource, type ExportConfig } from '../config.js';
 import { type ChangeSummary, changeLines, ChangeTracker, PreviousState, stateHeaderLine } from './changes.js';
 import { exportedProperties } from './columns.js';
 import { createOutputCollector } from './compressedOutput.js';
+import { type RebuiltUser, rebuiltUser } from './deltaMerge.js';
 import { createSerializer, type GraphUser, projector } from './formats.js';
 import { memoryWarning } from './memoryBudget.js';
 import { buildManifest, type ExportManifest } from './manifest.js';
@@ -12,7 +13,10 @@ export interface ListingProgress {
   retries: number;
 }
 
-export type PageHandler = (users: readonly GraphUser[], progress: ListingProgress) => Promise<void>;
+/** What a listing hands over: a page of users from Graph, or of users rebuilt from the previous state. */
+export type DirectoryPage = readonly GraphUser[] | { rebuilt: readonly RebuiltUser[] };
+
+export type PageHandler = (page: DirectoryPage, progress: ListingProgress) => Promise<void>;
 
 export interface ListingOptions {
   /** List on one nextLink chain even where partitions would be faster. */
@@ -95,7 +99,8 @@ export async function runExport(config: ExportConfig, deps: RunExportDependencie
   warnOfMemory(config, deps);
 
   const properties = exportedProperties(config.select, config.includeManager);
-  const previousState = await PreviousState.read(deps.previousState, properties);
+  // A delta rebuild meets the previous users in line order and needs no index to look them up.
+  const previousState = await PreviousState.read(deps.previousState, properties, { indexed: !config.delta });
   const directory = await deps.connect();
   if (directory.credentialWarning !== undefined) deps.log.warn(`Warning: ${directory.credentialWarning}`);
   const listed = await listCompletely(config, directory, startedAt, deps, previousState);
@@ -232,17 +237,35 @@ async function listAndSerialise(
   const tracker = new ChangeTracker(previous instanceof PreviousState ? previous : undefined);
   let userCount = 0;
   let pages = 0;
-  const listing = await directory.listUsers(async (users, progress) => {
-    pages += 1;
-    userCount += users.length;
-    await output.write(serializer.page(users));
-    let stateLines = '';
-    for (const user of users) {
-      const line = JSON.stringify(project(user));
-      tracker.observe(String(user['id']), line);
-      stateLines += `${line}\n`;
+  const listing = await directory.listUsers(async (page, progress) => {
+    // Each user's state line, computed once: the state holds it, JSON and NDJSON exports reuse it.
+    const lines: string[] = [];
+    let users: () => readonly GraphUser[];
+    if ('rebuilt' in page) {
+      for (const entry of page.rebuilt) {
+        if ('kept' in entry) {
+          tracker.observeAt(entry.previousLine, entry.kept, entry.kept);
+          lines.push(entry.kept);
+          continue;
+        }
+        const line = JSON.stringify(project(entry.user));
+        tracker.observeAt(entry.previousLine, line, entry.previousLine === undefined ? '' : entry.oldLine);
+        lines.push(line);
+      }
+      users = () => page.rebuilt.map(rebuiltUser);
+    } else {
+      await tracker.readyForLookups();
+      for (const user of page) {
+        const line = JSON.stringify(project(user));
+        tracker.observe(String(user['id']), line);
+        lines.push(line);
+      }
+      users = () => page;
     }
-    await stateOutput.write(Buffer.from(stateLines));
+    pages += 1;
+    userCount += lines.length;
+    await output.write(serializer.pageOfLines(lines, users));
+    if (lines.length > 0) await stateOutput.write(Buffer.from(`${lines.join('\n')}\n`));
     if (pages % PROGRESS_EVERY_PAGES === 0) {
       deps.log.info(describeProgress(pages, userCount, progress, startedAt, deps.now()));
     }

@@ -1,3 +1,4 @@
+import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { ChangeLine } from '../../src/export/changes.js';
@@ -81,6 +82,25 @@ describe('delta listing (EXPORT_DELTA)', () => {
     }
     expect(sorted(await lines('latest/users.ndjson'))).toEqual(freshListing());
   });
+
+  it.each(['csv', 'json'] as const)(
+    'in %s, a rebuilt export holds the same records a full listing writes',
+    async (format) => {
+      env.sandbox.directory.update(10, { displayName: `=${format} formula`, jobTitle: 'Line\nbreak' });
+      const rebuilt = await env.runExport({ ...settings, EXPORT_FORMAT: format });
+      expect(rebuilt.exitCode, rebuilt.output).toBe(0);
+      expect((await manifest()).listing.mode).toBe('delta');
+      const records = async () => {
+        const text = (await blob(`latest/users.${format}`)).toString('utf8');
+        const rows = format === 'json' ? (JSON.parse(text) as unknown[]) : (parse(text) as unknown[]);
+        return rows.map((row) => JSON.stringify(row)).sort();
+      };
+      const fromDelta = await records();
+      const full = await env.runExport({ ...settings, EXPORT_FORMAT: format, EXPORT_DELTA: 'false' });
+      expect(full.exitCode, full.output).toBe(0);
+      expect(fromDelta).toEqual(await records());
+    },
+  );
 
   it('an expired delta link lists in full again, says so, and still reports the changes', async () => {
     env.sandbox.directory.update(11, { department: 'After expiry' });

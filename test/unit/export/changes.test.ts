@@ -25,9 +25,26 @@ async function report(previous: Record<string, unknown>[], current: Record<strin
   if (!(read instanceof PreviousState)) throw new Error(read.reason);
   const tracker = new ChangeTracker(read);
   for (const u of current) tracker.observe(String(u['id']), JSON.stringify(u));
+  return reportOf(tracker, current);
+}
+
+async function reportOf(tracker: ChangeTracker, current: Record<string, unknown>[]) {
   const lines: ChangeLine[] = [];
   for await (const line of changeLines(tracker, state(current))) lines.push(line);
   return lines;
+}
+
+/** The report a delta rebuild gives: every current user handed over with its line in the previous state. */
+async function reportOfRebuild(previous: Record<string, unknown>[], current: Record<string, unknown>[]) {
+  const read = await PreviousState.read(state(previous), PROPERTIES, { indexed: false });
+  if (!(read instanceof PreviousState)) throw new Error(read.reason);
+  const tracker = new ChangeTracker(read);
+  const oldLines = new Map(previous.map((u, position) => [u['id'], { position, line: JSON.stringify(u) }]));
+  for (const u of current) {
+    const old = oldLines.get(u['id']);
+    tracker.observeAt(old?.position, JSON.stringify(u), old?.line ?? '');
+  }
+  return reportOf(tracker, current);
 }
 
 describe('the change report', () => {
@@ -42,6 +59,34 @@ describe('the change report', () => {
       { change: 'added', id: guid(5000), user: user(5000, 'Legal') },
       { change: 'removed', id: guid(7), user: user(7) },
       { change: 'removed', id: guid(1500), user: user(1500) },
+    ]);
+  });
+
+  it('gives a rebuild that knows each line the same report as a listing looked up by id', async () => {
+    const previous = Array.from({ length: 500 }, (_, n) => user(n));
+    const current = previous
+      .filter((u) => u.id !== guid(3))
+      .map((u) => (u.id === guid(9) ? { ...u, displayName: 'Renamed' } : u));
+    current.push(user(900, 'Legal'));
+    const expected = await report(previous, current);
+    expect(expected.map((line) => [line.change, line.id])).toEqual([
+      ['changed', guid(9)],
+      ['added', guid(900)],
+      ['removed', guid(3)],
+    ]);
+    expect(await reportOfRebuild(previous, current)).toEqual(expected);
+  });
+
+  it('builds the index when a state read for a rebuild meets a listing after all', async () => {
+    const read = await PreviousState.read(state([user(1), user(2)]), PROPERTIES, { indexed: false });
+    if (!(read instanceof PreviousState)) throw new Error(read.reason);
+    expect(read.size).toBe(2);
+    const tracker = new ChangeTracker(read);
+    await tracker.readyForLookups();
+    tracker.observe(guid(2), JSON.stringify(user(2, 'R&D')));
+    expect(await reportOf(tracker, [user(2, 'R&D')])).toEqual([
+      { change: 'changed', id: guid(2), properties: { department: { old: 'Sales', new: 'R&D' } } },
+      { change: 'removed', id: guid(1), user: user(1) },
     ]);
   });
 
@@ -87,8 +132,15 @@ describe('the change report', () => {
     expect(await PreviousState.read(state([user(1)], ['id', 'displayName']), PROPERTIES)).toMatchObject({
       reason: expect.stringMatching(/the exported properties changed/) as unknown,
     });
-    expect(await PreviousState.read(Buffer.from('not gzip'), PROPERTIES)).toMatchObject({
-      reason: expect.stringMatching(/could not be read/) as unknown,
-    });
+    for (const indexed of [true, false]) {
+      expect(await PreviousState.read(Buffer.from('not gzip'), PROPERTIES, { indexed })).toMatchObject({
+        reason: expect.stringMatching(/could not be read/) as unknown,
+      });
+      // Cut short: the header reads, the rest does not.
+      const whole = state(Array.from({ length: 3000 }, (_, n) => user(n)));
+      expect(
+        await PreviousState.read(whole.subarray(0, whole.length - 100), PROPERTIES, { indexed }),
+      ).toMatchObject({ reason: expect.stringMatching(/could not be read/) as unknown });
+    }
   });
 });

@@ -3,18 +3,28 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 
 import { stateHeaderLine } from '../../../src/export/changes.js';
-import { type DeltaChanges, foldDeltaPage, mergedUsers } from '../../../src/export/deltaMerge.js';
+import {
+  type DeltaChanges,
+  foldDeltaPage,
+  mergedUsers,
+  type RebuiltUser,
+  rebuiltUser,
+} from '../../../src/export/deltaMerge.js';
 
 const PROPERTIES = ['id', 'displayName', 'department', 'mail'];
 const state = (users: Record<string, unknown>[]) =>
   gzipSync([stateHeaderLine(PROPERTIES), ...users.map((u) => JSON.stringify(u))].join('\n'));
 
-async function rebuild(previous: Record<string, unknown>[], rounds: Record<string, unknown>[][]) {
+async function rebuiltEntries(previous: Record<string, unknown>[], rounds: Record<string, unknown>[][]) {
   const changes: DeltaChanges = new Map();
   for (const page of rounds) foldDeltaPage(changes, page);
-  const users = [];
-  for await (const page of mergedUsers(state(previous), changes, PROPERTIES, 2)) users.push(...page);
-  return users;
+  const entries: RebuiltUser[] = [];
+  for await (const page of mergedUsers(state(previous), changes, PROPERTIES, 2)) entries.push(...page);
+  return entries;
+}
+
+async function rebuild(previous: Record<string, unknown>[], rounds: Record<string, unknown>[][]) {
+  return (await rebuiltEntries(previous, rounds)).map(rebuiltUser);
 }
 
 const ada = { id: 'a', displayName: 'Ada', department: 'Sales', mail: 'ada@contoso.com' };
@@ -68,6 +78,19 @@ describe('rebuilding the directory from a delta round', () => {
       ],
     );
     expect(users).toEqual([{ ...ada, department: 'Back' }]);
+  });
+
+  it('passes on an untouched user as its line, and every user with its line in the previous state', async () => {
+    const cy = { id: 'c', displayName: 'Cy', department: null, mail: null };
+    const entries = await rebuiltEntries(
+      [ada, bob, cy],
+      [[{ id: 'b', '@removed': { reason: 'deleted' } }, { id: 'c', department: 'Ops' }, { id: 'd' }]],
+    );
+    expect(entries).toEqual([
+      { kept: JSON.stringify(ada), previousLine: 0 },
+      { user: { ...cy, department: 'Ops' }, previousLine: 2, oldLine: JSON.stringify(cy) },
+      { user: { id: 'd', displayName: null, department: null, mail: null }, previousLine: undefined },
+    ]);
   });
 
   it('drops Graph annotations from what it merges', async () => {

@@ -76,6 +76,24 @@ describe('JSON and NDJSON hold exactly what was selected', () => {
   );
 });
 
+describe('a page given as projected lines (how a run hands pages over)', () => {
+  it.each(['json', 'ndjson', 'csv'] as const)('%s: the same bytes as the page of users', (format) => {
+    const columns = ['id', 'displayName', 'jobTitle', 'businessPhones', 'accountEnabled'];
+    const pages = [tricky.slice(0, 2), [], tricky.slice(2)];
+    const fromLines = createSerializer(format, columns);
+    const text = Buffer.concat([
+      ...pages.map((page) =>
+        fromLines.pageOfLines(
+          page.map((user) => JSON.stringify(user)),
+          () => page,
+        ),
+      ),
+      fromLines.end(),
+    ]).toString('utf8');
+    expect(text).toBe(serialise(format, pages, columns));
+  });
+});
+
 describe('NDJSON', () => {
   it('writes one user per line, newlines inside values escaped', () => {
     const lines = serialise('ndjson', [tricky.slice(0, 1), tricky.slice(1)]).split('\n');
