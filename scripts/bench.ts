@@ -191,10 +191,10 @@ async function measured(script: string, env: Record<string, string>): Promise<Me
           PATH: process.env['PATH'] ?? '',
           HOME: process.env['HOME'] ?? dir,
           BENCH_USAGE_FILE: usageFile,
-          // BENCH_PROFILE_DIR=<dir>: each measured run writes a V8 CPU profile there.
-          ...(process.env['BENCH_PROFILE_DIR'] === undefined
+          // BENCH_NODE_OPTIONS: for each measured process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+          ...(process.env['BENCH_NODE_OPTIONS'] === undefined
             ? {}
-            : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env['BENCH_PROFILE_DIR']}` }),
+            : { NODE_OPTIONS: process.env['BENCH_NODE_OPTIONS'] }),
           ...env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -367,11 +367,11 @@ async function runDeltaComparison(users: number, latencyMs: number) {
     if (deltaDigest !== fullDigest)
       throw new Error(`the delta export differs from the full listing: ${deltaDigest} vs ${fullDigest}`);
     const row = (name: string, m: Measured, count: number) =>
-      `${name} | ${fixed(m.wallS)} | ${fixed(m.cpuS)} | ${fixed(m.peakRssMb, 0)} | ${count}`;
+      `${name} | ${fixed(m.wallS)} | ${fixed(m.cpuS)} | ${fixed(m.peakRssMb, 0)} | ${count} | ${JSON.stringify(m.atPeakMb)}`;
     console.log(
       `${users} users, ${changed} changed, ${latencyMs} ms a page; the rebuilt export equals the full listing (${fullDigest.split(':')[0]} users).`,
     );
-    console.log('run | wall s | cpu s | peak MB | Graph requests');
+    console.log('run | wall s | cpu s | peak MB | Graph requests | at the peak (MB)');
     console.log(row('full listing, one chain', full, fullRequests));
     console.log(row('delta', delta, deltaRequests));
     console.log(
