@@ -91,6 +91,7 @@ export class SandboxDirectory {
   revision = 0;
   private readonly overrides = new Map<number, Record<string, unknown>>();
   private readonly deleted = new Set<number>();
+  private readonly purged = new Set<number>();
   /** Every change, for /users/delta: which user, at which revision, and how. */
   readonly changeLog: {
     revision: number;
@@ -117,14 +118,20 @@ export class SandboxDirectory {
     });
   }
 
-  /** Deletes a user (or, with `restore`, brings one back). */
-  remove(index: number): void {
+  /**
+   * Deletes a user: `soft` moves it to the deleted items (`restore` brings it back within 30 days),
+   * `permanent` deletes it for good (or purges it from the deleted items).
+   */
+  remove(index: number, deletion: 'soft' | 'permanent' = 'soft'): void {
     this.deleted.add(index);
+    if (deletion === 'permanent') this.purged.add(index);
     this.revision += 1;
     this.changeLog.push({ revision: this.revision, index, kind: 'removed', properties: [] });
   }
 
   restore(index: number): void {
+    if (this.purged.has(index))
+      throw new Error(`user ${index} was deleted permanently and cannot be restored`);
     this.deleted.delete(index);
     this.revision += 1;
     this.changeLog.push({ revision: this.revision, index, kind: 'added', properties: [] });
@@ -138,6 +145,11 @@ export class SandboxDirectory {
     for (const index of added)
       this.changeLog.push({ revision: this.revision, index, kind: 'added', properties: [] });
     return added;
+  }
+
+  /** Whether a user is gone for good (deleted permanently), not restorable from the deleted items. */
+  isPurged(index: number): boolean {
+    return this.purged.has(index);
   }
 
   exists(index: number): boolean {

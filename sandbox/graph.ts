@@ -105,6 +105,8 @@ export class SandboxGraph {
   expireDeltaLinks = false;
   /** Send each changed user twice in a delta round, an earlier state first: the last must win. */
   duplicateDeltaEntries = false;
+  /** Later delta rounds leave out the users added since the link: a round that misses changes. */
+  omitDeltaAdditions = false;
   /**
    * Users a userPrincipalName range leaves out although they are in it: a Graph whose ge/le
    * disagree with its listing (an unknown collation, a replica behind), to try what the product
@@ -457,6 +459,7 @@ export class SandboxGraph {
     const last = new Map<number, string[]>();
     for (const change of this.directory.changeLog) {
       if (change.revision <= token.since || change.revision > token.upTo) continue;
+      if (this.omitDeltaAdditions && change.kind === 'added') continue;
       const before = last.get(change.index) ?? [];
       last.delete(change.index);
       last.set(change.index, [...before, ...change.properties]);
@@ -466,7 +469,8 @@ export class SandboxGraph {
     for (const [index, properties] of changed.slice(token.offset, end)) {
       const id = this.directory.user(index).id;
       if (!this.directory.exists(index)) {
-        entries.push({ id, '@removed': { reason: 'changed' } });
+        // user: delta: `changed` for a user in the deleted items, `deleted` for one gone for good.
+        entries.push({ id, '@removed': { reason: this.directory.isPurged(index) ? 'deleted' : 'changed' } });
         continue;
       }
       if (this.duplicateDeltaEntries) entries.push({ id, displayName: 'an earlier state in the same round' });

@@ -16,6 +16,8 @@ export function initialDeltaUrl(config: ExportConfig): string {
 
 /** Why this run lists the directory in full instead of one round of changes; undefined when it need not. */
 export function resyncReason(config: ExportConfig, delta: DeltaOptions): string | undefined {
+  if (delta.fullRoundBecause !== undefined)
+    return `${delta.fullRoundBecause}: listing the directory in full, so that no user is left out`;
   if (delta.previous === undefined)
     return 'no delta link kept yet: the first delta run lists the directory in full';
   if (delta.previousState === undefined) return 'no state to rebuild from: listing the directory in full';

@@ -48,13 +48,24 @@ export async function openGraphDirectory(
       const notes: string[] = [];
       let listed = 0;
       const handOver = async (page: DirectoryPage) => {
-        listed += 'rebuilt' in page ? page.rebuilt.length : page.length;
+        listed +=
+          'rebuilt' in page ? page.rebuilt.filter((entry) => !('removed' in entry)).length : page.length;
         await onPage(page, { retries: total() });
       };
       if (options.delta !== undefined) {
         try {
           const summary = await listDelta(config, options.delta, listChain, handOver, notes);
-          return { ...summary, retries: { ...retries } };
+          if (summary.mode !== 'delta') return { ...summary, retries: { ...retries } };
+          // A rebuild is only as good as every change Graph sent: its total is checked like a partitioned listing's.
+          const graphCount = await readGraphCount(config, graph);
+          if ('note' in graphCount) notes.push(graphCount.note);
+          return {
+            ...summary,
+            retries: { ...retries },
+            ...('count' in graphCount
+              ? { graphCount: graphCount.count, countDifference: listed - graphCount.count }
+              : {}),
+          };
         } catch (error) {
           throw explainGraphError(error, config, retries);
         }

@@ -8,6 +8,7 @@ import { createHash, hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
+import type { Deletion } from './deltaMerge.js';
 import type { GraphUser } from './formats.js';
 
 /** The first line of a state: what its users hold, so a run knows whether it can compare. */
@@ -18,7 +19,7 @@ export interface StateHeader {
 
 export type ChangeLine =
   | { change: 'added'; id: string; user: GraphUser }
-  | { change: 'removed'; id: string; user: GraphUser }
+  | { change: 'removed'; id: string; user: GraphUser; deletion?: Deletion }
   | { change: 'changed'; id: string; properties: Record<string, { old: unknown; new: unknown }> };
 
 /** What the manifest says about the report. */
@@ -271,6 +272,7 @@ export class ChangeTracker {
   private kinds = new Uint8Array(1024);
   private observed = 0;
   private readonly changedLines: Uint8Array;
+  private readonly deletions = new Map<number, Deletion>();
 
   constructor(readonly previous: PreviousState | undefined) {
     this.changedLines = new Uint8Array(previous?.size ?? 0);
@@ -297,6 +299,16 @@ export class ChangeTracker {
     if (position === undefined) return this.record('added', -1);
     this.previous.markSeen(position);
     this.record(line === oldLine ? 'unchanged' : 'changed', position);
+  }
+
+  /** A user of the previous state a delta round removed, and how, when Graph said. */
+  observeRemoval(position: number, deletion: Deletion | undefined): void {
+    if (deletion !== undefined) this.deletions.set(position, deletion);
+  }
+
+  /** How the previous state's user on line `position` left, when a delta round said. */
+  deletionOf(position: number): Deletion | undefined {
+    return this.deletions.get(position);
   }
 
   private record(kind: 'added' | 'changed' | 'unchanged', position: number): void {
@@ -334,13 +346,14 @@ export async function* changeLines(tracker: ChangeTracker, newState: Buffer): As
   const previous = tracker.previous;
   if (previous === undefined) return;
   const oldUsers = new Map<string, GraphUser>();
-  const removed: GraphUser[] = [];
+  const removed: { user: GraphUser; deletion: Deletion | undefined }[] = [];
   // Only the lines of users that changed are parsed; with nothing to report, nothing is read.
   if (tracker.changed > 0 || previous.unseen() > 0) {
     let position = 0;
     for await (const batch of usersOfState(previous.content)) {
       for (const line of batch) {
-        if (!previous.sawLine(position)) removed.push(JSON.parse(line) as GraphUser);
+        if (!previous.sawLine(position))
+          removed.push({ user: JSON.parse(line) as GraphUser, deletion: tracker.deletionOf(position) });
         else if (tracker.changedLine(position)) oldUsers.set(idOfLine(line), JSON.parse(line) as GraphUser);
         position += 1;
       }
@@ -362,7 +375,12 @@ export async function* changeLines(tracker: ChangeTracker, newState: Buffer): As
       }
     }
   }
-  for (const user of removed) yield { change: 'removed', id: String(user['id']), user };
+  for (const { user, deletion } of removed) {
+    const id = String(user['id']);
+    yield deletion === undefined
+      ? { change: 'removed', id, user }
+      : { change: 'removed', id, user, deletion };
+  }
 }
 
 /** The properties whose values differ, with both values. */

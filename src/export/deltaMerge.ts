@@ -8,15 +8,30 @@
 import { idOfLine, usersOfState } from './changes.js';
 import type { GraphUser } from './formats.js';
 
-/** One round's changes by user id: what to merge, or that the user is gone. */
-export type DeltaChanges = Map<string, { removed: true } | { removed: false; properties: GraphUser }>;
+/**
+ * How a user left the directory, from `@removed.reason`: `soft` (Graph's `changed`: in the deleted
+ * items, restorable for 30 days) or `permanent` (`deleted`).
+ */
+export type Deletion = 'soft' | 'permanent';
+
+/** One round's changes by user id: what to merge, or that the user is gone (and how, when Graph said). */
+export type DeltaChanges = Map<
+  string,
+  { removed: true; deletion: Deletion | undefined } | { removed: false; properties: GraphUser }
+>;
+
+function deletionOf(marker: unknown): Deletion | undefined {
+  const reason =
+    typeof marker === 'object' && marker !== null ? (marker as { reason?: unknown }).reason : undefined;
+  return reason === 'changed' ? 'soft' : reason === 'deleted' ? 'permanent' : undefined;
+}
 
 /** Folds one page of a delta round into the changes seen so far. */
 export function foldDeltaPage(changes: DeltaChanges, users: readonly GraphUser[]): void {
   for (const user of users) {
     const id = String(user['id']);
     if (user['@removed'] !== undefined) {
-      changes.set(id, { removed: true });
+      changes.set(id, { removed: true, deletion: deletionOf(user['@removed']) });
       continue;
     }
     const earlier = changes.get(id);
@@ -36,14 +51,15 @@ export function foldDeltaPage(changes: DeltaChanges, users: readonly GraphUser[]
  */
 export type RebuiltUser =
   | { kept: string; previousLine: number }
+  | { removed: Deletion | undefined; previousLine: number }
   | { user: GraphUser; previousLine: number; oldLine: string }
   | { user: GraphUser; previousLine: undefined };
 
 /**
  * Every user of the directory after the round, as pages: the previous state's users with their
- * changes merged, without the removed ones, then the users that are new. Only the changes are
- * held; the state is streamed, and a user the round did not touch is passed on as its line,
- * unparsed.
+ * changes merged, the removed ones as markers (the change report says how they left), then the
+ * users that are new. Only the changes are held; the state is streamed, and a user the round did
+ * not touch is passed on as its line, unparsed.
  */
 export async function* mergedUsers(
   previousState: Buffer,
@@ -58,14 +74,19 @@ export async function* mergedUsers(
     for (const line of batch) {
       const previousLine = position;
       position += 1;
-      const change = pending.size === 0 ? undefined : pending.get(idOfLine(line));
-      if (change === undefined) {
+      const id = pending.size === 0 ? undefined : idOfLine(line);
+      const change = id === undefined ? undefined : pending.get(id);
+      if (id === undefined || change === undefined) {
         page.push({ kept: line, previousLine });
       } else {
-        pending.delete(idOfLine(line));
-        if (change.removed) continue;
-        const user = { ...(JSON.parse(line) as GraphUser), ...change.properties };
-        page.push({ user, previousLine, oldLine: line });
+        pending.delete(id);
+        if (change.removed) page.push({ removed: change.deletion, previousLine });
+        else
+          page.push({
+            user: { ...(JSON.parse(line) as GraphUser), ...change.properties },
+            previousLine,
+            oldLine: line,
+          });
       }
       if (page.length >= pageSize) {
         yield page;
@@ -85,7 +106,12 @@ export async function* mergedUsers(
   if (page.length > 0) yield page;
 }
 
-/** What a rebuilt user holds, as an object (a kept line parsed). */
-export function rebuiltUser(entry: RebuiltUser): GraphUser {
-  return 'kept' in entry ? (JSON.parse(entry.kept) as GraphUser) : entry.user;
+/** The users a rebuilt page holds, as objects (kept lines parsed). */
+export function rebuiltUsers(entries: readonly RebuiltUser[]): GraphUser[] {
+  const users: GraphUser[] = [];
+  for (const entry of entries) {
+    if ('kept' in entry) users.push(JSON.parse(entry.kept) as GraphUser);
+    else if ('user' in entry) users.push(entry.user);
+  }
+  return users;
 }

@@ -2,7 +2,7 @@ import { describeCredentialSource, type ExportConfig } from '../config.js';
 import { type ChangeSummary, changeLines, ChangeTracker, PreviousState, stateHeaderLine } from './changes.js';
 import { exportedProperties } from './columns.js';
 import { createOutputCollector } from './compressedOutput.js';
-import { type RebuiltUser, rebuiltUser } from './deltaMerge.js';
+import { type RebuiltUser, rebuiltUsers } from './deltaMerge.js';
 import { createSerializer, type GraphUser, projector } from './formats.js';
 import { memoryWarning } from './memoryBudget.js';
 import { buildManifest, type ExportManifest } from './manifest.js';
@@ -27,6 +27,8 @@ export interface ListingOptions {
     previous: DeltaState | undefined;
     properties: readonly string[];
     now: Date;
+    /** Why this listing must be a full round whatever was kept (a rebuild came up short). */
+    fullRoundBecause?: string;
   };
 }
 
@@ -198,17 +200,31 @@ async function listCompletely(
     : {};
   const listed = await listAndSerialise(config, directory, options, startedAt, deps, previous);
   const first = listed.listing;
-  if (first.mode !== 'partitioned' || first.countDifference === undefined || first.countDifference >= 0) {
-    return listed;
-  }
-  deps.log.info(
-    `Listing: the partitions held ${listed.userCount} users but Graph counts ${first.graphCount}; listing again on one nextLink chain so that no user is left out.`,
-  );
+  const short = first.countDifference !== undefined && first.countDifference < 0;
+  if (!short || (first.mode !== 'partitioned' && first.mode !== 'delta')) return listed;
   // A fresh reading of the previous state: the first listing marked users as seen.
   const fresh =
     previous instanceof PreviousState
       ? await PreviousState.read(previous.content, exportedProperties(config.select, config.includeManager))
       : previous;
+  if (first.mode === 'delta') {
+    const why = `the rebuilt directory held ${listed.userCount} users but Graph counts ${first.graphCount}`;
+    deps.log.info(`Listing: ${why}; listing the directory in full (a full /users/delta round).`);
+    const again = await listAndSerialise(
+      config,
+      directory,
+      { delta: { ...options.delta!, fullRoundBecause: why } },
+      startedAt,
+      deps,
+      fresh,
+    );
+    again.listing.retries.throttled += first.retries.throttled;
+    again.listing.retries.transient += first.retries.transient;
+    return again;
+  }
+  deps.log.info(
+    `Listing: the partitions held ${listed.userCount} users but Graph counts ${first.graphCount}; listing again on one nextLink chain so that no user is left out.`,
+  );
   const again = await listAndSerialise(config, directory, { sequential: true }, startedAt, deps, fresh);
   again.listing.notes.unshift(
     `A partitioned listing found ${listed.userCount} users where Graph counts ${first.graphCount}; this export is the one-chain listing that followed.`,
@@ -248,11 +264,15 @@ async function listAndSerialise(
           lines.push(entry.kept);
           continue;
         }
+        if ('removed' in entry) {
+          tracker.observeRemoval(entry.previousLine, entry.removed);
+          continue;
+        }
         const line = JSON.stringify(project(entry.user));
         tracker.observeAt(entry.previousLine, line, entry.previousLine === undefined ? '' : entry.oldLine);
         lines.push(line);
       }
-      users = () => page.rebuilt.map(rebuiltUser);
+      users = () => rebuiltUsers(page.rebuilt);
     } else {
       await tracker.readyForLookups();
       for (const user of page) {

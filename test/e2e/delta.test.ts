@@ -50,13 +50,18 @@ describe('delta listing (EXPORT_DELTA)', () => {
     directory.update(5, { department: 'Delta Dept', jobTitle: null });
     directory.update(6, { userPrincipalName: 'renamed.6@sandbox.onmicrosoft.com' });
     directory.remove(7);
+    directory.remove(8, 'permanent');
     const [added] = directory.add(1) as [number];
     const before = env.sandbox.graph.requests.length;
     const run = await env.runExport(settings);
     expect(run.exitCode, run.output).toBe(0);
     expect((await manifest()).listing.mode).toBe('delta');
-    // One page of changes instead of the whole directory.
-    expect(deltaRequests(before)).toHaveLength(1);
+    // One page of changes instead of the whole directory, and Graph's count to check the total.
+    expect(deltaRequests(before).map((request) => request.path)).toEqual([
+      '/v1.0/users/delta',
+      '/v1.0/users/$count',
+    ]);
+    expect((await manifest()).listing).toMatchObject({ countDifference: 0 });
     expect(sorted(await lines('latest/users.ndjson'))).toEqual(freshListing());
     const report = (await lines('latest/changes.ndjson')) as unknown as ChangeLine[];
     expect(report.map((line) => [line.change, line.id]).sort()).toEqual(
@@ -65,8 +70,12 @@ describe('delta listing (EXPORT_DELTA)', () => {
         ['changed', directory.user(5).id],
         ['changed', directory.user(6).id],
         ['removed', directory.user(7).id],
+        ['removed', directory.user(8).id],
       ].sort(),
     );
+    // How each left, from Graph's @removed reason: restorable from the deleted items, or not.
+    expect(report.find((line) => line.id === directory.user(7).id)).toMatchObject({ deletion: 'soft' });
+    expect(report.find((line) => line.id === directory.user(8).id)).toMatchObject({ deletion: 'permanent' });
     expect(report.find((line) => line.id === directory.user(5).id)).toMatchObject({
       properties: { department: { new: 'Delta Dept' }, jobTitle: { new: null } },
     });
@@ -118,6 +127,29 @@ describe('delta listing (EXPORT_DELTA)', () => {
     expect(
       ((await lines('latest/changes.ndjson')) as unknown as ChangeLine[]).map((line) => line.id),
     ).toEqual([env.sandbox.directory.user(11).id]);
+  });
+
+  it("a rebuild short of Graph's count is not published: a full round follows, and says why", async () => {
+    const [added] = env.sandbox.directory.add(1) as [number];
+    env.sandbox.graph.omitDeltaAdditions = true;
+    let run;
+    try {
+      run = await env.runExport(settings);
+    } finally {
+      env.sandbox.graph.omitDeltaAdditions = false;
+    }
+    expect(run.exitCode, run.output).toBe(0);
+    expect(run.stdout).toMatch(
+      /the rebuilt directory held \d+ users but Graph counts \d+; listing the directory in full/,
+    );
+    const { listing } = await manifest();
+    expect(listing.mode).toBe('delta-resync');
+    expect(listing.notes.join(' ')).toMatch(/Graph counts .*listing the directory in full/);
+    expect(sorted(await lines('latest/users.ndjson'))).toEqual(freshListing());
+    const report = (await lines('latest/changes.ndjson')) as unknown as ChangeLine[];
+    expect(report.map((line) => [line.change, line.id])).toEqual([
+      ['added', env.sandbox.directory.user(added).id],
+    ]);
   });
 
   it('a failed delta run changes neither the export, the state nor the delta link', async () => {

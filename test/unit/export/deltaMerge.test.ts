@@ -8,7 +8,7 @@ import {
   foldDeltaPage,
   mergedUsers,
   type RebuiltUser,
-  rebuiltUser,
+  rebuiltUsers,
 } from '../../../src/export/deltaMerge.js';
 
 const PROPERTIES = ['id', 'displayName', 'department', 'mail'];
@@ -24,7 +24,7 @@ async function rebuiltEntries(previous: Record<string, unknown>[], rounds: Recor
 }
 
 async function rebuild(previous: Record<string, unknown>[], rounds: Record<string, unknown>[][]) {
-  return (await rebuiltEntries(previous, rounds)).map(rebuiltUser);
+  return rebuiltUsers(await rebuiltEntries(previous, rounds));
 }
 
 const ada = { id: 'a', displayName: 'Ada', department: 'Sales', mail: 'ada@contoso.com' };
@@ -88,6 +88,8 @@ describe('rebuilding the directory from a delta round', () => {
     );
     expect(entries).toEqual([
       { kept: JSON.stringify(ada), previousLine: 0 },
+      // Graph's `deleted`: gone for good (`changed` would be the deleted items).
+      { removed: 'permanent', previousLine: 1 },
       { user: { ...cy, department: 'Ops' }, previousLine: 2, oldLine: JSON.stringify(cy) },
       { user: { id: 'd', displayName: null, department: null, mail: null }, previousLine: undefined },
     ]);
