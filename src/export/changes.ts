@@ -64,20 +64,20 @@ export function idOfLine(line: string): string {
 
 /** The lines of a gzipped NDJSON buffer, a chunk's worth at a time (a yield per line costs more than the line). */
 export async function* gzippedLines(content: Buffer): AsyncGenerator<string[]> {
-  // Split on the newline byte, which UTF-8 never uses inside a character: a character split between
-  // two chunks stays whole in the bytes carried over.
+  // Split on the newline byte, which UTF-8 never uses inside a character, so a character split
+  // between two chunks stays whole in the bytes carried over. Each line is decoded on its own: a
+  // piece of one big decoded chunk (a map key, a parsed value) would keep the whole chunk alive.
   let rest: Buffer = Buffer.alloc(0);
   for await (const chunk of gunzipped(content)) {
     const bytes = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
-    const end = bytes.lastIndexOf(NEWLINE);
-    if (end < 0) {
-      rest = bytes;
-      continue;
+    const lines: string[] = [];
+    let start = 0;
+    for (let end = bytes.indexOf(NEWLINE); end >= 0; end = bytes.indexOf(NEWLINE, start)) {
+      if (end > start) lines.push(bytes.toString('utf8', start, end));
+      start = end + 1;
     }
-    rest = Buffer.from(bytes.subarray(end + 1));
-    const lines = bytes.toString('utf8', 0, end).split('\n');
-    const complete = lines.filter((line) => line !== '');
-    if (complete.length > 0) yield complete;
+    rest = Buffer.from(bytes.subarray(start));
+    if (lines.length > 0) yield lines;
   }
   if (rest.length > 0) yield [rest.toString('utf8')];
 }
@@ -338,49 +338,71 @@ export class ChangeTracker {
   }
 }
 
+/** How many changed users' old values a pass holds: bounds the report's memory on a day everyone changes. */
+export const OLD_VALUES_PER_PASS = 50_000;
+
 /**
- * The report's lines: additions and changes in listing order (read back from the new state),
- * then removals (read back from the previous one), each with the values it needs.
+ * The report's lines: removals (read back from the previous state as they are met), then additions
+ * and changes in listing order (read back from the new state). Old values are held for at most
+ * OLD_VALUES_PER_PASS changed users at a time; past that the two states are read again for the
+ * next ones, which then follow in listing order of their own.
  */
-export async function* changeLines(tracker: ChangeTracker, newState: Buffer): AsyncGenerator<ChangeLine> {
+export async function* changeLines(
+  tracker: ChangeTracker,
+  newState: Buffer,
+  oldValuesPerPass = OLD_VALUES_PER_PASS,
+): AsyncGenerator<ChangeLine> {
   const previous = tracker.previous;
   if (previous === undefined) return;
-  const oldUsers = new Map<string, GraphUser>();
-  const removed: { user: GraphUser; deletion: Deletion | undefined }[] = [];
-  // Only the lines of users that changed are parsed; with nothing to report, nothing is read.
-  if (tracker.changed > 0 || previous.unseen() > 0) {
-    let position = 0;
-    for await (const batch of usersOfState(previous.content)) {
-      for (const line of batch) {
-        if (!previous.sawLine(position))
-          removed.push({ user: JSON.parse(line) as GraphUser, deletion: tracker.deletionOf(position) });
-        else if (tracker.changedLine(position)) oldUsers.set(idOfLine(line), JSON.parse(line) as GraphUser);
-        position += 1;
+  let from = 0;
+  let reported = 0;
+  for (let pass = 0; ; pass += 1) {
+    // Old values (as lines, parsed when compared) of the next changed users, from line `from` on.
+    const oldLines = new Map<string, string>();
+    const removals = pass === 0 && previous.unseen() > 0;
+    if (removals || reported < tracker.changed) {
+      let position = 0;
+      read: for await (const batch of usersOfState(previous.content)) {
+        for (const line of batch) {
+          if (removals && !previous.sawLine(position)) yield removedLine(line, tracker.deletionOf(position));
+          else if (position >= from && tracker.changedLine(position)) {
+            if (oldLines.size === oldValuesPerPass) {
+              if (!removals) break read;
+            } else {
+              oldLines.set(idOfLine(line), line);
+              from = position + 1;
+            }
+          }
+          position += 1;
+        }
       }
     }
-  }
-  if (tracker.changed > 0 || tracker.added > 0) {
-    let index = 0;
-    for await (const batch of usersOfState(newState)) {
-      for (const line of batch) {
-        const kind = tracker.kindOf(index);
-        index += 1;
-        if (kind === 'unchanged') continue;
-        const user = JSON.parse(line) as GraphUser;
-        const id = String(user['id']);
-        if (kind === 'added') yield { change: 'added', id, user };
-        const old = oldUsers.get(id);
-        if (kind === 'changed' && old !== undefined)
-          yield { change: 'changed', id, properties: differences(old, user) };
+    const additions = pass === 0 && tracker.added > 0;
+    if (additions || oldLines.size > 0) {
+      let index = 0;
+      for await (const batch of usersOfState(newState)) {
+        for (const line of batch) {
+          const kind = tracker.kindOf(index);
+          index += 1;
+          if (kind === 'unchanged' || (kind === 'added' && !additions)) continue;
+          const user = JSON.parse(line) as GraphUser;
+          const id = String(user['id']);
+          if (kind === 'added') yield { change: 'added', id, user };
+          const old = oldLines.get(id);
+          if (kind === 'changed' && old !== undefined)
+            yield { change: 'changed', id, properties: differences(JSON.parse(old) as GraphUser, user) };
+        }
       }
     }
+    reported += oldLines.size;
+    if (oldLines.size === 0 || reported >= tracker.changed) return;
   }
-  for (const { user, deletion } of removed) {
-    const id = String(user['id']);
-    yield deletion === undefined
-      ? { change: 'removed', id, user }
-      : { change: 'removed', id, user, deletion };
-  }
+}
+
+function removedLine(line: string, deletion: Deletion | undefined): ChangeLine {
+  const user = JSON.parse(line) as GraphUser;
+  const id = String(user['id']);
+  return deletion === undefined ? { change: 'removed', id, user } : { change: 'removed', id, user, deletion };
 }
 
 /** The properties whose values differ, with both values. */

@@ -55,10 +55,10 @@ describe('the change report', () => {
       .map((u) => (u.id === guid(42) ? { ...u, department: 'R&D' } : u));
     current.push(user(5000, 'Legal'));
     expect(await report(previous, current)).toEqual([
-      { change: 'changed', id: guid(42), properties: { department: { old: 'Sales', new: 'R&D' } } },
-      { change: 'added', id: guid(5000), user: user(5000, 'Legal') },
       { change: 'removed', id: guid(7), user: user(7) },
       { change: 'removed', id: guid(1500), user: user(1500) },
+      { change: 'changed', id: guid(42), properties: { department: { old: 'Sales', new: 'R&D' } } },
+      { change: 'added', id: guid(5000), user: user(5000, 'Legal') },
     ]);
   });
 
@@ -70,9 +70,9 @@ describe('the change report', () => {
     current.push(user(900, 'Legal'));
     const expected = await report(previous, current);
     expect(expected.map((line) => [line.change, line.id])).toEqual([
+      ['removed', guid(3)],
       ['changed', guid(9)],
       ['added', guid(900)],
-      ['removed', guid(3)],
     ]);
     expect(await reportOfRebuild(previous, current)).toEqual(expected);
   });
@@ -85,9 +85,35 @@ describe('the change report', () => {
     await tracker.readyForLookups();
     tracker.observe(guid(2), JSON.stringify(user(2, 'R&D')));
     expect(await reportOf(tracker, [user(2, 'R&D')])).toEqual([
-      { change: 'changed', id: guid(2), properties: { department: { old: 'Sales', new: 'R&D' } } },
       { change: 'removed', id: guid(1), user: user(1) },
+      { change: 'changed', id: guid(2), properties: { department: { old: 'Sales', new: 'R&D' } } },
     ]);
+  });
+
+  it('holds a bounded number of old values, reading the states again for the rest', async () => {
+    const previous = Array.from({ length: 400 }, (_, n) => user(n));
+    // Everyone but a few changed (a mass move), one user removed, one added.
+    const current = previous
+      .map((u, n) => (n % 50 === 0 ? u : user(n, `D${n}`)))
+      .filter((u) => u.id !== guid(5));
+    current.reverse();
+    current.push(user(1000, 'New'));
+    const read = await PreviousState.read(state(previous), PROPERTIES);
+    if (!(read instanceof PreviousState)) throw new Error(read.reason);
+    const tracker = new ChangeTracker(read);
+    for (const u of current) tracker.observe(u.id, JSON.stringify(u));
+    const lines: ChangeLine[] = [];
+    for await (const line of changeLines(tracker, state(current), 7)) lines.push(line);
+    const changedIds = current.filter((u) => u.department.startsWith('D')).map((u) => u.id);
+    expect(lines[0]).toEqual({ change: 'removed', id: guid(5), user: user(5) });
+    expect(lines.filter((line) => line.change === 'added').map((line) => line.id)).toEqual([guid(1000)]);
+    const changed = lines.filter((line) => line.change === 'changed');
+    expect(changed.map((line) => line.id).sort()).toEqual([...changedIds].sort());
+    for (const line of changed) {
+      const n = Number(line.id.slice(-12));
+      expect(line.properties).toEqual({ department: { old: 'Sales', new: `D${n}` } });
+    }
+    expect(lines).toHaveLength(changedIds.length + 2);
   });
 
   it('reports nothing when nothing changed, whatever order the users come in', async () => {
@@ -120,8 +146,8 @@ describe('the change report', () => {
       [{ id: 'beta', displayName: 'B', department: 'x' }],
     );
     expect(lines.map((line) => [line.change, line.id])).toEqual([
-      ['added', 'beta'],
       ['removed', 'alpha'],
+      ['added', 'beta'],
     ]);
   });
 
