@@ -47,37 +47,61 @@ describe('delta listing (EXPORT_DELTA)', () => {
 
   it('later runs fetch only the changes and rebuild the whole export, equal to a fresh listing', async () => {
     const { directory } = env.sandbox;
+    const before = (index: number) => freshListing().find((user) => user['id'] === directory.user(index).id)!;
+    const [changedUser, renamedUser, softUser, permanentUser] = [5, 6, 7, 8].map(before) as [
+      Record<string, unknown>,
+      Record<string, unknown>,
+      Record<string, unknown>,
+      Record<string, unknown>,
+    ];
     directory.update(5, { department: 'Delta Dept', jobTitle: null });
     directory.update(6, { userPrincipalName: 'renamed.6@sandbox.onmicrosoft.com' });
     directory.remove(7);
     directory.remove(8, 'permanent');
     const [added] = directory.add(1) as [number];
-    const before = env.sandbox.graph.requests.length;
+    const requestsBefore = env.sandbox.graph.requests.length;
     const run = await env.runExport(settings);
     expect(run.exitCode, run.output).toBe(0);
     expect((await manifest()).listing.mode).toBe('delta');
     // One page of changes instead of the whole directory, and Graph's count to check the total.
-    expect(deltaRequests(before).map((request) => request.path)).toEqual([
+    expect(deltaRequests(requestsBefore).map((request) => request.path)).toEqual([
       '/v1.0/users/delta',
       '/v1.0/users/$count',
     ]);
     expect((await manifest()).listing).toMatchObject({ countDifference: 0 });
     expect(sorted(await lines('latest/users.ndjson'))).toEqual(freshListing());
+    // Exactly what was done, with old and new values; how each user left, from Graph's @removed reason.
+    const addedUser = freshListing().find((user) => user['id'] === directory.user(added).id)!;
     const report = (await lines('latest/changes.ndjson')) as unknown as ChangeLine[];
-    expect(report.map((line) => [line.change, line.id]).sort()).toEqual(
-      [
-        ['added', directory.user(added).id],
-        ['changed', directory.user(5).id],
-        ['changed', directory.user(6).id],
-        ['removed', directory.user(7).id],
-        ['removed', directory.user(8).id],
-      ].sort(),
-    );
-    // How each left, from Graph's @removed reason: restorable from the deleted items, or not.
-    expect(report.find((line) => line.id === directory.user(7).id)).toMatchObject({ deletion: 'soft' });
-    expect(report.find((line) => line.id === directory.user(8).id)).toMatchObject({ deletion: 'permanent' });
-    expect(report.find((line) => line.id === directory.user(5).id)).toMatchObject({
-      properties: { department: { new: 'Delta Dept' }, jobTitle: { new: null } },
+    expect(report).toEqual([
+      { change: 'removed', id: softUser['id'], user: softUser, deletion: 'soft' },
+      { change: 'removed', id: permanentUser['id'], user: permanentUser, deletion: 'permanent' },
+      {
+        change: 'changed',
+        id: changedUser['id'],
+        properties: {
+          department: { old: changedUser['department'], new: 'Delta Dept' },
+          jobTitle: { old: changedUser['jobTitle'], new: null },
+        },
+      },
+      {
+        change: 'changed',
+        id: renamedUser['id'],
+        properties: {
+          userPrincipalName: {
+            old: renamedUser['userPrincipalName'],
+            new: 'renamed.6@sandbox.onmicrosoft.com',
+          },
+        },
+      },
+      { change: 'added', id: addedUser['id'], user: addedUser },
+    ]);
+    expect((await manifest()).changes).toEqual({
+      compared: true,
+      reason: null,
+      added: 1,
+      removed: 2,
+      changed: 2,
     });
   });
 
