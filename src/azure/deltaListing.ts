@@ -20,7 +20,8 @@ export function resyncReason(config: ExportConfig, delta: DeltaOptions): string 
     return `${delta.fullRoundBecause}: listing the directory in full, so that no user is left out`;
   if (delta.previous === undefined)
     return 'no delta link kept yet: the first delta run lists the directory in full';
-  if (delta.previousState === undefined) return 'no state to rebuild from: listing the directory in full';
+  if (delta.previousState === undefined)
+    return 'no usable state to rebuild from (see Changes): listing the directory in full';
   if (JSON.stringify(delta.previous.properties) !== JSON.stringify(delta.properties)) {
     return 'EXPORT_SELECT changed since the delta link was issued: listing the directory in full';
   }

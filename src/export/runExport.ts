@@ -191,7 +191,8 @@ async function listCompletely(
   const options: ListingOptions = config.delta
     ? {
         delta: {
-          previousState: deps.previousState,
+          // Only a state that reads as a baseline can be rebuilt from (a damaged one means a full round).
+          previousState: previous instanceof PreviousState ? previous.content : undefined,
           previous: deps.previousDelta,
           properties: exportedProperties(config.select, config.includeManager),
           now: startedAt,

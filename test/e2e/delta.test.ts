@@ -176,6 +176,21 @@ describe('delta listing (EXPORT_DELTA)', () => {
     ]);
   });
 
+  it('a damaged state is not rebuilt from: a full round, and the next run is a delta run again', async () => {
+    const state = env.container.getBlockBlobClient('state/users.ndjson.gz');
+    const whole = await state.downloadToBuffer();
+    await state.uploadData(whole.subarray(0, Math.floor(whole.length / 2)));
+    env.sandbox.directory.update(13, { department: 'After damage' });
+    const run = await env.runExport(settings);
+    expect(run.exitCode, run.output).toBe(0);
+    expect(run.stdout).toMatch(/Changes: not compared, the previous state could not be read/);
+    expect(run.stdout).toContain('Delta: no usable state to rebuild from');
+    expect((await manifest()).listing.mode).toBe('delta-resync');
+    expect(sorted(await lines('latest/users.ndjson'))).toEqual(freshListing());
+    expect((await env.runExport(settings)).exitCode).toBe(0);
+    expect((await manifest()).listing.mode).toBe('delta');
+  });
+
   it('a failed delta run changes neither the export, the state nor the delta link', async () => {
     const kept = ['latest/users.ndjson', 'state/users.ndjson.gz', 'state/delta.json'];
     const before = await Promise.all(kept.map(blob));
