@@ -330,13 +330,13 @@ export class SandboxGraph {
     const value: Record<string, unknown>[] = [];
     for (let position = offset; position < end; position += 1) {
       const index = matches[position]!;
-      const user = this.directory.user(index);
+      const user = this.directory.user(index, select);
       const listed = select ? Object.fromEntries(select.map((name) => [name, user[name] ?? null])) : user;
       if (expand !== undefined) {
         // As Graph: the expanded manager with its type, and no manager property for a user without one.
         const managerIndex = this.directory.managerIndex(index);
         if (managerIndex !== undefined) {
-          const manager = this.directory.user(managerIndex);
+          const manager = this.directory.user(managerIndex, managerSelect);
           listed['manager'] = {
             '@odata.type': '#microsoft.graph.user',
             ...(managerSelect
