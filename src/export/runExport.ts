@@ -208,28 +208,23 @@ async function listCompletely(
     previous instanceof PreviousState
       ? await PreviousState.read(previous.content, exportedProperties(config.select, config.includeManager))
       : previous;
-  if (first.mode === 'delta') {
-    const why = `the rebuilt directory held ${listed.userCount} users but Graph counts ${first.graphCount}`;
-    deps.log.info(`Listing: ${why}; listing the directory in full (a full /users/delta round).`);
-    const again = await listAndSerialise(
-      config,
-      directory,
-      { delta: { ...options.delta!, fullRoundBecause: why } },
-      startedAt,
-      deps,
-      fresh,
-    );
-    again.listing.retries.throttled += first.retries.throttled;
-    again.listing.retries.transient += first.retries.transient;
-    return again;
-  }
+  // Listed again: a delta rebuild as a full /users/delta round, a partitioned listing on one chain.
+  const delta = first.mode === 'delta';
+  const why = delta
+    ? `the rebuilt directory held ${listed.userCount} users but Graph counts ${first.graphCount}`
+    : `the partitions held ${listed.userCount} users but Graph counts ${first.graphCount}`;
   deps.log.info(
-    `Listing: the partitions held ${listed.userCount} users but Graph counts ${first.graphCount}; listing again on one nextLink chain so that no user is left out.`,
+    `Listing: ${why}; ${delta ? 'listing the directory in full (a full /users/delta round)' : 'listing again on one nextLink chain so that no user is left out'}.`,
   );
-  const again = await listAndSerialise(config, directory, { sequential: true }, startedAt, deps, fresh);
-  again.listing.notes.unshift(
-    `A partitioned listing found ${listed.userCount} users where Graph counts ${first.graphCount}; this export is the one-chain listing that followed.`,
-  );
+  const againOptions: ListingOptions = delta
+    ? { delta: { ...options.delta!, fullRoundBecause: why } }
+    : { sequential: true };
+  const again = await listAndSerialise(config, directory, againOptions, startedAt, deps, fresh);
+  if (!delta) {
+    again.listing.notes.unshift(
+      `A partitioned listing found ${listed.userCount} users where Graph counts ${first.graphCount}; this export is the one-chain listing that followed.`,
+    );
+  }
   again.listing.retries.throttled += first.retries.throttled;
   again.listing.retries.transient += first.retries.transient;
   return again;
