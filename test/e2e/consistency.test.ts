@@ -74,7 +74,8 @@ describe('what a run leaves behind', () => {
     const kept = storage('failed-upload');
     const settings = { ...kept.settings, EXPORT_FORMAT: 'ndjson', EXPORT_DELTA: 'true' };
     expect((await env.runExport(settings)).exitCode).toBe(0);
-    const firstRun = (await kept.manifest()).runId;
+    const firstManifest = await kept.manifest();
+    const firstRun = firstManifest.runId;
     const { directory } = env.sandbox;
     const movedBefore = graphHolds().find((user) => user['id'] === idOf(20))!;
     directory.update(20, { department: 'Moved while the state upload failed' });
@@ -86,15 +87,15 @@ describe('what a run leaves behind', () => {
     expect(failed.exitCode).toBe(1);
     expect(failed.output).toMatch(/state\/users\.ndjson\.gz/);
     // Every other blob landed: the manifest names a state that is not there.
-    expect((await kept.manifest()).runId).not.toBe(firstRun);
+    expect((await kept.manifest()).generatedAt).not.toBe(firstManifest.generatedAt);
 
     const removedBefore = graphHolds().find((user) => user['id'] === idOf(21))!;
     directory.remove(21);
     const next = await env.runExport(settings);
     expect(next.exitCode, next.output).toBe(0);
+    expect(sortedById(await kept.ndjson('latest/users.ndjson'))).toEqual(graphHolds());
     expect(next.stdout).toContain('did not reach Storage');
     expect((await kept.manifest()).listing.mode).toBe('delta-resync');
-    expect(sortedById(await kept.ndjson('latest/users.ndjson'))).toEqual(graphHolds());
     // The report is against the last state that is whole, the first run's: both changes, exactly.
     expect((await kept.manifest()).changes).toMatchObject({ compared: true, sinceRunId: firstRun });
     expect((await kept.ndjson('latest/changes.ndjson')) as unknown as ChangeLine[]).toEqual([
@@ -142,12 +143,12 @@ describe('what a run leaves behind', () => {
     );
     const run = await env.runExport(settings);
     expect(run.exitCode, run.output).toBe(0);
-    expect(run.stdout).toMatch(/Changes: not compared, the state does not match the last manifest/);
     const manifest = await kept.manifest();
-    expect(manifest.listing.mode).toBe('delta-resync');
     const text = (await kept.blob('latest/users.json')).toString('utf8');
     expect(sortedById(JSON.parse(text) as Record<string, unknown>[])).toEqual(graphHolds());
     expect(manifest.userCount).toBe(graphHolds().length);
+    expect(run.stdout).toMatch(/Changes: not compared, the state does not match the last manifest/);
+    expect(manifest.listing.mode).toBe('delta-resync');
     for (const [, content] of await env.blobs())
       expect(content.toString('latin1')).not.toContain('Leaked-123');
     for (const path of ['latest/users.json', 'latest/changes.ndjson']) {
@@ -169,9 +170,9 @@ describe('what a run leaves behind', () => {
     // Not a Graph failure, and not a failed run: the kept state is unusable, so the run lists in full.
     expect(run.exitCode, run.output).toBe(0);
     expect(run.output).not.toContain('GraphMalformedPage');
-    expect(run.stdout).toMatch(/the previous state is not usable \(line \d+ is not JSON\)/);
     expect((await kept.manifest()).listing.mode).toBe('delta-resync');
     expect((await kept.manifest()).userCount).toBe(graphHolds().length);
+    expect(run.stdout).toMatch(/the previous state is not usable \(line \d+ is not JSON\)/);
   });
 
   it.each([
@@ -232,8 +233,8 @@ describe('what a run leaves behind', () => {
     await tamper(kept.container, 'state/delta.json', (content) => Buffer.concat([content, Buffer.from(' ')]));
     const run = await env.runExport(settings);
     expect(run.exitCode, run.output).toBe(0);
-    expect(run.stdout).toMatch(/state\/delta\.json does not match the last manifest/);
     expect((await kept.manifest()).listing.mode).toBe('delta-resync');
+    expect(run.stdout).toMatch(/state\/delta\.json does not match the last manifest/);
   });
 
   it('two runs at once: the one that started later wins, and the earlier one publishes nothing when it ends last', async () => {
@@ -264,11 +265,11 @@ describe('what a run leaves behind', () => {
       release();
       const outcome = await earlier;
       expect(outcome.exitCode, outcome.output).toBe(0);
+      // latest/ is the later run's, as Graph holds it now.
+      expect(sortedById(await kept.ndjson('latest/users.ndjson'))).toEqual(graphHolds());
+      expect(await kept.manifest()).toEqual(laterManifest);
       expect(outcome.stdout).toContain(`Not publishing: run ${laterManifest.runId}, which started later`);
       expect(outcome.stdout).toContain('Published nothing');
-      // latest/ is the later run's, as Graph holds it now.
-      expect(await kept.manifest()).toEqual(laterManifest);
-      expect(sortedById(await kept.ndjson('latest/users.ndjson'))).toEqual(graphHolds());
       expect(env.sandbox.appInsights.events('EntraUserExportSuperseded').at(-1)).toMatchObject({
         properties: { outcome: 'superseded', newerRunId: laterManifest.runId },
       });
