@@ -1,4 +1,5 @@
 import { describeCredentialSource, type ExportConfig } from '../config.js';
+import { ExportError } from '../errors.js';
 import { type ChangeSummary, changeLines, ChangeTracker, PreviousState, stateHeaderLine } from './changes.js';
 import { exportedProperties } from './columns.js';
 import { createOutputCollector } from './compressedOutput.js';
@@ -198,11 +199,7 @@ export async function runExport(
   deps.log.info(describeChanges(report.summary));
 
   // Newer wins: a run that started later and has published owns latest/ (a manual run beside the timer's).
-  const newer = newerRunThan(
-    readPreviousExport(await deps.readPublishedManifest()),
-    { runId: deps.runId, startedAt },
-    deps.now(),
-  );
+  const newer = newerRunThan(await publishedNow(deps), { runId: deps.runId, startedAt }, deps.now());
   if (newer !== undefined) {
     const message =
       `Not publishing: run ${newer.runId}, which started later (${newer.startedAt}) than this one (${startedAt.toISOString()}), ` +
@@ -218,6 +215,23 @@ export async function runExport(
     state: listed.state,
     deltaState,
   };
+}
+
+/** `latest/manifest.json` as it is now; a run that cannot tell whether a newer run published does not publish. */
+async function publishedNow(deps: RunExportDependencies): Promise<PreviousExportReading> {
+  try {
+    return readPreviousExport(await deps.readPublishedManifest());
+  } catch (error) {
+    throw new ExportError(
+      `Could not read latest/manifest.json again before publishing (${(error as Error).message.split('\n')[0] ?? ''}).`,
+      {
+        remedy:
+          'Nothing was written. Check that EXPORT_STORAGE (or EXPORT_STORAGE__blobServiceUri and its identity) reaches the account, and that the identity may read blobs there.',
+        code: 'StorageUnavailable',
+        cause: error,
+      },
+    );
+  }
 }
 
 /** What the last run left, checked before anything is built on it: the state and delta link its manifest vouches for. */
