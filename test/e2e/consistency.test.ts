@@ -119,6 +119,55 @@ describe('what a run leaves behind', () => {
     ).toEqual([idOf(22)]);
   });
 
+  it.each([
+    { blob: 'latest/users.ndjson', nextReportCompared: true },
+    { blob: 'latest/changes.ndjson', nextReportCompared: true },
+    { blob: 'state/delta.json', nextReportCompared: true },
+    // The manifest that would vouch for the new state is lost: that state is not trusted.
+    { blob: 'latest/manifest.json', nextReportCompared: false },
+  ])(
+    'when the upload of $blob fails, the next runs publish what Graph holds and report exactly',
+    async (failing) => {
+      const kept = storage(`failed-${failing.blob.replace(/[^a-z]+/g, '-')}`);
+      const settings = { ...kept.settings, EXPORT_FORMAT: 'ndjson', EXPORT_DELTA: 'true' };
+      expect((await env.runExport(settings)).exitCode).toBe(0);
+      const { directory } = env.sandbox;
+      const index =
+        70 + ['latest/users.ndjson', 'latest/changes.ndjson', 'state/delta.json'].indexOf(failing.blob);
+      const lease = new BlobLeaseClient(kept.container.getBlobClient(failing.blob));
+      await lease.acquireLease(-1);
+      directory.update(index, { department: `Changed when ${failing.blob} failed` });
+      const failed = await env.runExport(settings);
+      await lease.releaseLease();
+      expect(failed.exitCode).toBe(1);
+
+      directory.update(index + 10, { department: 'Changed after the failure' });
+      const next = await env.runExport(settings);
+      expect(next.exitCode, next.output).toBe(0);
+      expect(sortedById(await kept.ndjson('latest/users.ndjson'))).toEqual(graphHolds());
+      const report = (await kept.ndjson('latest/changes.ndjson')) as unknown as ChangeLine[];
+      if (failing.nextReportCompared) {
+        // Against the failed run's state, which landed: only what changed since.
+        expect(report.map((line) => line.id)).toEqual([idOf(index + 10)]);
+      } else {
+        expect(report).toEqual([]);
+        expect((await kept.manifest()).changes).toMatchObject({
+          compared: false,
+          reason: expect.stringMatching(/the state does not match the last manifest/) as unknown,
+        });
+      }
+
+      directory.update(index + 20, { department: 'Changed two runs later' });
+      const later = await env.runExport(settings);
+      expect(later.exitCode, later.output).toBe(0);
+      expect((await kept.manifest()).listing.mode).toBe('delta');
+      expect(sortedById(await kept.ndjson('latest/users.ndjson'))).toEqual(graphHolds());
+      expect(
+        ((await kept.ndjson('latest/changes.ndjson')) as unknown as ChangeLine[]).map((line) => line.id),
+      ).toEqual([idOf(index + 20)]);
+    },
+  );
+
   it('a state edited between runs is not trusted: the next run lists in full, publishes what Graph holds and reports nothing false', async () => {
     const kept = storage('edited-state');
     const settings = { ...kept.settings, EXPORT_FORMAT: 'json', EXPORT_DELTA: 'true' };
