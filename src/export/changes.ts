@@ -148,6 +148,7 @@ export class PreviousState {
     if (
       header.entraUserExportState !== 2 ||
       typeof header.runId !== 'string' ||
+      !/^[A-Za-z0-9-]{1,64}$/.test(header.runId) ||
       !Array.isArray(header.properties)
     ) {
       return { reason: 'the previous state was written by another version, so this run is the new baseline' };

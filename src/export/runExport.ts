@@ -182,10 +182,7 @@ export async function runExport(
       state: record(layout.state, listed.state),
       deltaState: deltaState === undefined ? null : record(layout.deltaState, deltaState),
     },
-    baseline:
-      kept.state instanceof PreviousState
-        ? { runId: kept.state.runId, stateSha256: kept.stateSha256! }
-        : null,
+    baseline: kept.baseline,
     history: guardHistory(deps.previousExport, guard, {
       runId: deps.runId,
       startedAt: startedAt.toISOString(),
@@ -234,36 +231,46 @@ async function publishedNow(deps: RunExportDependencies): Promise<PreviousExport
   }
 }
 
+/** What the last run left, as far as its manifest vouches for it. */
+interface KeptBaseline {
+  /** The state to compare with, or why there is none. */
+  state: PreviousState | { reason: string };
+  /** That state's run and bytes, for this run's manifest: still whole if this run's state does not land. */
+  baseline: { runId: string; stateSha256: string } | null;
+  /** With EXPORT_DELTA: the link to follow, or why not. */
+  delta: DeltaState | { reason: string } | undefined;
+}
+
 /** What the last run left, checked before anything is built on it: the state and delta link its manifest vouches for. */
 async function keptBaseline(
   config: ExportConfig,
   deps: RunExportDependencies,
   properties: readonly string[],
-) {
+): Promise<KeptBaseline> {
   const vouched = vouchedState(deps.previousExport, deps.previousState);
   let state: PreviousState | { reason: string };
   if ('reason' in vouched) state = vouched;
   else {
     state = await PreviousState.read(vouched.content, properties);
     if (state instanceof PreviousState && state.runId !== vouched.runId) {
-      state = {
-        reason: `the state names run ${state.runId}, not the run its manifest entry is for (${vouched.runId})`,
-      };
+      state = { reason: `the state names another run than the manifest entry for it (${vouched.runId})` };
     }
     if (state instanceof PreviousState && vouched.note !== undefined)
       deps.log.info(`Changes: ${vouched.note}.`);
   }
-  if (!config.delta)
-    return { state, stateSha256: 'reason' in vouched ? undefined : vouched.sha256, delta: undefined };
-  const delta = vouchedDeltaState(
-    deps.previousExport,
-    deps.previousDelta,
-    state instanceof PreviousState ? vouched : { reason: state.reason },
-  );
-  return { state, stateSha256: 'reason' in vouched ? undefined : vouched.sha256, delta };
+  const baseline =
+    state instanceof PreviousState && !('reason' in vouched)
+      ? { runId: state.runId, stateSha256: vouched.sha256 }
+      : null;
+  const delta = config.delta
+    ? vouchedDeltaState(
+        deps.previousExport,
+        deps.previousDelta,
+        state instanceof PreviousState ? vouched : state,
+      )
+    : undefined;
+  return { state, baseline, delta };
 }
-
-type KeptBaseline = Awaited<ReturnType<typeof keptBaseline>>;
 
 /** The change report against the previous state; with none to compare with, a report that says why. */
 async function writeChangeReport(

@@ -89,13 +89,18 @@ describe('the change report', () => {
       ['["an", "array"]', 'line 4 is not a user object'],
       [JSON.stringify({ ...user(3), passwordProfile: { password: 'x' } }), 'line 4 holds other properties'],
       [JSON.stringify({ id: guid(3), displayName: 'No department' }), 'line 4 holds other properties'],
-      [JSON.stringify({ department: 'Sales', displayName: 'Reordered', id: guid(3) }), 'line 4 holds other properties'],
+      [
+        JSON.stringify({ department: 'Sales', displayName: 'Reordered', id: guid(3) }),
+        'line 4 holds other properties',
+      ],
       [JSON.stringify({ ...user(3), id: 42 }), 'line 4 has no string id'],
       [JSON.stringify(user(1, 'Again')), 'line 4 holds a user id that an earlier line already holds'],
     ];
     for (const [line, reason] of cases) {
       const outcome = await PreviousState.read(raw([...good, line]), PROPERTIES);
-      expect(outcome, line).toEqual({ reason: `the previous state is not usable (${reason})` });
+      expect(outcome, line).toEqual({
+        reason: expect.stringContaining(`the previous state is not usable (${reason}`) as unknown,
+      });
     }
     // Nothing of the line itself is quoted: it may hold a user's personal data.
     const secretLine = JSON.stringify({ ...user(3), passwordProfile: 'Hunter2!' });
