@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChangeLine } from '../../src/export/changes.js';
 import type { ExportManifest } from '../../src/export/manifest.js';
 import { foreignOrigin } from '../../sandbox/graph.js';
-import { type Environment, expectedUsers, startEnvironment } from './harness.js';
+import { containerReader, type Environment, expectedUsers, sortedById, startEnvironment } from './harness.js';
 
 const SELECT = 'id,displayName,userPrincipalName,department';
 const USERS = 2600;
@@ -28,20 +28,10 @@ afterAll(async () => env.stop());
 /** A case's own container, and what it reads back from it. */
 function storage(name: string) {
   const container = service.getContainerClient(name);
-  const blob = (path: string) => container.getBlobClient(path).downloadToBuffer();
-  const manifest = async () =>
-    JSON.parse((await blob('latest/manifest.json')).toString('utf8')) as ExportManifest;
-  const ndjson = async (path: string) =>
-    (await blob(path))
-      .toString('utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  const { blob, manifest, ndjson } = containerReader(container);
   return { container, blob, manifest, ndjson, settings: { EXPORT_CONTAINER: name, EXPORT_SELECT: SELECT } };
 }
 
-const sortedById = (users: Record<string, unknown>[]) =>
-  [...users].sort((a, b) => String(a['id']).localeCompare(String(b['id'])));
 /** What a fresh full listing gives now: every export must equal it, as a set. */
 const graphHolds = () => sortedById(expectedUsers(env.sandbox, SELECT.split(',')));
 const idOf = (index: number) => env.sandbox.directory.user(index).id;

@@ -3,8 +3,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { ChangeLine } from '../../src/export/changes.js';
-import type { ExportManifest } from '../../src/export/manifest.js';
-import { type Environment, expectedUsers, startEnvironment } from './harness.js';
+import { containerReader, type Environment, expectedUsers, sortedById, startEnvironment } from './harness.js';
 
 const SELECT = 'id,displayName,userPrincipalName,department,jobTitle,mail';
 const settings = { EXPORT_SELECT: SELECT, EXPORT_FORMAT: 'ndjson', EXPORT_DELTA: 'true' };
@@ -15,17 +14,11 @@ beforeAll(async () => {
 });
 afterAll(async () => env.stop());
 
-const blob = async (name: string) => env.container.getBlobClient(name).downloadToBuffer();
-const manifest = async () =>
-  JSON.parse((await blob('latest/manifest.json')).toString('utf8')) as ExportManifest;
-const lines = async (name: string) =>
-  (await blob(name))
-    .toString('utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-const sorted = (users: Record<string, unknown>[]) =>
-  [...users].sort((a, b) => String(a['id']).localeCompare(String(b['id'])));
+const kept = () => containerReader(env.container);
+const blob = (name: string) => kept().blob(name);
+const manifest = () => kept().manifest();
+const lines = (name: string) => kept().ndjson(name);
+const sorted = sortedById;
 /** What a fresh full listing gives: the export must equal it, as a set. */
 const freshListing = () => sorted(expectedUsers(env.sandbox, SELECT.split(',')));
 const deltaRequests = (before: number) =>
