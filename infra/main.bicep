@@ -17,8 +17,8 @@ param graphClientId string = ''
 @description('Directory (tenant) ID to export; defaults to the tenant of this subscription.')
 param graphTenantId string = tenant().tenantId
 
-@description('How the app registration signs in, one choice: federated (secretless, the default: the app trusts the function\'s managed identity; infra/scripts/register-app.sh --credential federated), certificate:<name> (a Key Vault certificate; --credential certificate) or secret:<name> (a Key Vault secret; --credential secret).')
-param graphCredential string = 'federated'
+@description('How the app registration signs in, one choice: certificate:<name> (the default: a Key Vault certificate, the one credential the deployed app, func start and npm run export share, renewed by Key Vault; infra/scripts/register-app.sh creates it), federated (secretless: the app trusts the function\'s managed identity, in Azure only; register-app.sh --credential federated) or secret:<name> (a Key Vault secret; --credential secret).')
+param graphCredential string = 'certificate:graph-client-certificate'
 
 @description('Microsoft Graph for this cloud.')
 param graphEndpoint string = 'https://graph.microsoft.com'

@@ -112,6 +112,18 @@ describe('the function app settings', () => {
     }
   });
 
+  it('lets azd set every parameter that sets an app setting, through an environment variable named like the setting', async () => {
+    const { parameters } = (await import('../../../infra/main.parameters.json', { with: { type: 'json' } }))
+      .default as { parameters: Record<string, { value: unknown }> };
+    for (const setting of PARAMETERS)
+      expect(String(parameters[setting.parameter]?.value), setting.parameter).toMatch(
+        new RegExp(`^\\$\\{${setting.name}=.*\\}$`),
+      );
+    // And every other parameter: nothing is left to editing main.bicep.
+    expect([...main.params.keys()].filter((name) => !(name in parameters))).toEqual([]);
+    expect(parameters['exportSchedule']?.value).toBe('${EXPORT_SCHEDULE=0 0 2 * * *}');
+  });
+
   it("gives azd the product's defaults in main.parameters.json", async () => {
     const { parameters } = (await import('../../../infra/main.parameters.json', { with: { type: 'json' } }))
       .default as {
@@ -121,7 +133,10 @@ describe('the function app settings', () => {
       const entry = parameters[setting.parameter];
       if (entry === undefined) continue; // main.bicep's own default applies, checked above
       const fallback = /^\$\{\w+=(.*)\}$/.exec(String(entry.value))?.[1];
-      const allowed = setting.deployedDefault ? [setting.deployedDefault.value] : ['', setting.default ?? ''];
+      // Empty: azd passes no value (armParameterFileValue in azure-dev's bicep_provider.go) and main.bicep's default applies.
+      const allowed = setting.deployedDefault
+        ? ['', setting.deployedDefault.value]
+        : ['', setting.default ?? ''];
       expect(allowed, `${setting.parameter} falls back to ${String(fallback)}`).toContain(fallback);
     }
   });
@@ -162,8 +177,21 @@ describe('one credential choice (graphCredential)', () => {
       ...settings,
     }).graphCredential;
 
-  it("deploys the secretless credential by default: the function's own identity, no Key Vault object", () => {
-    expect(valueOf(main.params.get('graphCredential')!.defaultValue!, main)).toBe('federated');
+  it('deploys the Key Vault certificate by default, alone: the credential publish, func start and the admin trigger share', () => {
+    expect(valueOf(main.params.get('graphCredential')!.defaultValue!, main)).toBe(
+      'certificate:graph-client-certificate',
+    );
+    expect(settingsFor('certificate:graph-client-certificate')).toEqual({
+      GRAPH_CLIENT_CERTIFICATE_NAME: 'graph-client-certificate',
+      GRAPH_CLIENT_SECRET_NAME: '',
+      GRAPH_FEDERATED_IDENTITY_CLIENT_ID: '',
+    });
+    expect(accepted(settingsFor('certificate:graph-client-certificate'))).toMatchObject({
+      kind: 'certificate',
+    });
+  });
+
+  it("deploys the secretless credential when asked: the function's own identity, no Key Vault object", () => {
     expect(settingsFor('federated')).toEqual({
       GRAPH_CLIENT_CERTIFICATE_NAME: '',
       GRAPH_CLIENT_SECRET_NAME: '',
@@ -173,17 +201,6 @@ describe('one credential choice (graphCredential)', () => {
       kind: 'federated',
       managedIdentityClientId: IDENTITY_CLIENT_ID,
       audience: 'api://AzureADTokenExchange',
-    });
-  });
-
-  it('deploys a Key Vault certificate alone when asked', () => {
-    expect(settingsFor('certificate:graph-client-certificate')).toEqual({
-      GRAPH_CLIENT_CERTIFICATE_NAME: 'graph-client-certificate',
-      GRAPH_CLIENT_SECRET_NAME: '',
-      GRAPH_FEDERATED_IDENTITY_CLIENT_ID: '',
-    });
-    expect(accepted(settingsFor('certificate:graph-client-certificate'))).toMatchObject({
-      kind: 'certificate',
     });
   });
 
