@@ -2,7 +2,7 @@
  * Every app setting the product reads, each described once: its name, default, parser, meaning,
  * how the Bicep deploys it, and whether its value is a secret. The configuration loader, the
  * binding registration, telemetry and the host emulator read settings through this table; the
- * README's configuration table, local.settings.example.json and the Bicep are tested against it.
+ * table in docs/configuration.md, local.settings.example.json and the Bicep are tested against it.
  */
 
 /** A value a parser refused, and why ("must be ..."). */
@@ -26,11 +26,11 @@ export type Deployment =
   | { notDeployed: string };
 
 export interface Setting<T> {
-  /** What the README's "required" column says: empty when optional. */
+  /** What the configuration table's "required" column says: empty when optional. */
   required: string;
   /** The text applied when the setting is unset or empty, parsed like any other value. */
   default: string | undefined;
-  /** The README's "example / meaning" column. */
+  /** The configuration table's "example / meaning" column. */
   description: string;
   /** For a required setting: what to set it to, said when it is missing. */
   missing?: string;
@@ -393,7 +393,7 @@ export const SETTINGS = {
     required: '',
     default: 'false',
     description:
-      '`true` lists only what changed since the last run (`/users/delta`) and rebuilds the full export from the kept state; a full listing every `EXPORT_DELTA_RESYNC_DAYS`, and whenever Graph refuses the delta link (see [Delta listing](#delta-listing))',
+      '`true` lists only what changed since the last run (`/users/delta`) and rebuilds the full export from the kept state; a full listing every `EXPORT_DELTA_RESYNC_DAYS`, and whenever Graph refuses the delta link (see [Delta listing](delta-listing.md))',
     example: 'false',
     deployment: { parameter: 'exportDelta' },
     secret: false,
@@ -439,7 +439,7 @@ export const SETTINGS = {
     required: '',
     default: 'none',
     description:
-      '`none` or `gzip` (for large tenants: a smaller blob and less memory, see [Performance](#performance))',
+      '`none` or `gzip` (for large tenants: a smaller blob and less memory, see [Performance](performance.md))',
     example: 'none',
     deployment: { parameter: 'exportCompress' },
     secret: false,
@@ -460,7 +460,7 @@ export const SETTINGS = {
   EXPORT_PARALLELISM: setting({
     required: '',
     default: '1',
-    description: `1 to ${MAX_PARALLELISM}: partitions of the directory listed at once (see [Performance](#performance)); 1 is one \`@odata.nextLink\` chain`,
+    description: `1 to ${MAX_PARALLELISM}: partitions of the directory listed at once (see [Performance](performance.md)); 1 is one \`@odata.nextLink\` chain`,
     example: '1',
     deployment: { parameter: 'exportParallelism' },
     secret: false,
@@ -470,7 +470,7 @@ export const SETTINGS = {
     required: '',
     default: '4096',
     description:
-      "the Flex Consumption instance's memory, `512`, `2048` or `4096` (the Bicep sets it from `instanceMemoryMB`); a run warns in the log when an export the size of the last one comes near it (see [Performance](#performance))",
+      "the Flex Consumption instance's memory, `512`, `2048` or `4096` (the Bicep sets it from `instanceMemoryMB`); a run warns in the log when an export the size of the last one comes near it (see [Performance](performance.md))",
     example: '4096',
     deployment: { parameter: 'instanceMemoryMB' },
     secret: false,
@@ -480,7 +480,7 @@ export const SETTINGS = {
     required: '',
     default: '10%',
     description:
-      'the publication guard: how far the user count may fall from the last export (`500` users or `10%`); a bigger drop, or any drop to zero, is refused and `latest/` kept (see [Reliability](#reliability))',
+      'the publication guard: how far the user count may fall from the last export (`500` users or `10%`); a bigger drop, or any drop to zero, is refused and `latest/` kept (see [Reliability](reliability.md#the-publication-guard))',
     example: '10%',
     deployment: { parameter: 'exportShrinkLimit' },
     secret: false,

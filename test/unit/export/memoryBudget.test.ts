@@ -8,7 +8,7 @@ import {
 } from '../../../src/export/memoryBudget.js';
 
 const MB = 1024 * 1024;
-// npm run bench, 1M small users: stored bytes and the worker's measured peak (README, Performance).
+// npm run bench, 1M small users: stored bytes and the worker's measured peak (docs/performance.md).
 const benchJson = { userCount: 1_000_000, bytes: 438_059_469, workerPeak: 770 * MB };
 const benchJsonGzip = { userCount: 1_000_000, bytes: 54_324_416, workerPeak: 354 * MB };
 
@@ -45,10 +45,10 @@ describe('the instance memory budget', () => {
   });
 });
 
-describe("the README's table of the largest tenant per instance size", () => {
+describe("docs/performance.md's table of the largest tenant per instance size", () => {
   it('is what the budget computes, rounded down', async () => {
     const { readFile } = await import('node:fs/promises');
-    const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
+    const readme = await readFile(new URL('../../../docs/performance.md', import.meta.url), 'utf8');
     const bytesPerUser = [438, 224, 54, 110];
     const rows = [...readme.matchAll(/^\| ([\d,]+) MB[^|]*\|([^\n]+)\|$/gm)];
     expect(rows.map((row) => row[1])).toEqual(['512', '2,048', '4,096']);
