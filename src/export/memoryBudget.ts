@@ -26,9 +26,10 @@ export const HAND_OVER_COPIES = 5;
 export const STATE_BYTES_PER_USER = 60;
 export const STATE_COPIES = 10;
 /**
- * Both gRPC ends cap a message at int.MaxValue (azure-functions-host src/WebJobs.Script.Grpc/
- * Server/Startup.cs, MaxMessageLengthBytes; not configurable), and the worker returns every
- * output binding of an invocation in one InvocationResponse: the outputs' sum must fit in one.
+ * Both gRPC ends cap a message at int.MaxValue (azure-functions-host:
+ * RpcWorkerConstants.DefaultMaxMessageLengthBytes, the limit its gRPC server's Startup.cs applies;
+ * not configurable), and the worker returns every output binding of an invocation in one
+ * InvocationResponse: the outputs' sum must fit in one.
  */
 export const GRPC_MESSAGE_LIMIT_BYTES = 2 ** 31 - 1;
 /** The rest of that message (binding names, the invocation id, the protobuf framing): generous. */
