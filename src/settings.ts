@@ -285,11 +285,11 @@ export const SETTINGS = {
     required: 'one of these three',
     default: undefined,
     description:
-      "client ID of the function's user-assigned managed identity that the app registration trusts as a **federated credential** (secretless, recommended; nothing to store or renew)",
+      "client ID of the function's user-assigned managed identity that the app registration trusts as a **federated credential** (secretless, nothing to store or renew; signs in only in Azure, so recommended where the export never runs on a workstation)",
     example: '',
     deployment: {
       fromParameter: 'graphCredential',
-      how: "`federated`, the default: the function's own identity, which infra/scripts/register-app.sh --credential federated makes the app trust",
+      how: "`federated`: the function's own identity, which infra/scripts/register-app.sh --credential federated makes the app trust",
     },
     secret: false,
     parse: guid("the managed identity's client ID"),
@@ -301,7 +301,7 @@ export const SETTINGS = {
     example: 'graph-client-certificate',
     deployment: {
       fromParameter: 'graphCredential',
-      how: '`certificate:<name>`, such as `certificate:graph-client-certificate`, what infra/scripts/register-app.sh --credential certificate creates',
+      how: '`certificate:<name>`; the default, `certificate:graph-client-certificate`, is what infra/scripts/register-app.sh creates',
     },
     secret: false,
     parse: keyVaultObjectName,

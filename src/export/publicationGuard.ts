@@ -24,6 +24,8 @@ export interface PreviousExport {
   startedAt: string | undefined;
   /** The sha256 of each blob the run wrote, by role, as the manifest names them. */
   blobSha256: Partial<Record<'users' | 'changes' | 'state' | 'deltaState', string>>;
+  /** The size of every blob the manifest names (whatever their roles): what that run handed to the host. */
+  blobBytes: number[];
   /** The state that run compared with, when it did: the last state known to be whole. */
   baseline: { runId: string; stateSha256: string } | undefined;
   /** The last publications' user counts, newest first (this one first). */
@@ -111,6 +113,7 @@ export function readPreviousExport(content: unknown): PreviousExportReading {
       runId,
       startedAt,
       blobSha256,
+      blobBytes: Object.values(blobs).flatMap((blob) => count(record(blob)['bytes']) ?? []),
       baseline:
         baselineRunId === undefined || baselineSha256 === undefined
           ? undefined

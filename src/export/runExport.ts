@@ -6,8 +6,8 @@ import { createOutputCollector } from './compressedOutput.js';
 import { type RebuiltUser, rebuiltUsers } from './deltaMerge.js';
 import { createSerializer, type GraphUser, projector } from './formats.js';
 import { blobLayout } from './blobLayout.js';
-import { memoryWarning } from './memoryBudget.js';
-import { type BlobRecord, buildManifest, type ExportManifest } from './manifest.js';
+import { handOverTooLarge, memoryWarning } from './memoryBudget.js';
+import { type BlobRecord, buildManifest, type ExportManifest, manifestBytes } from './manifest.js';
 import {
   checkPublication,
   guardHistory,
@@ -204,6 +204,13 @@ export async function runExport(
     deps.log.warn(message);
     return { published: false, runId: deps.runId, newer, message };
   }
+  // Every output travels to the host in one gRPC message: their sum, not each blob, must fit.
+  const named: Record<string, BlobRecord | null> = { ...manifest.blobs };
+  const tooLarge = handOverTooLarge([
+    ...Object.values(named).flatMap((blob) => (blob === null ? [] : [blob])),
+    { name: inContainer(layout.latestManifest), bytes: manifestBytes(manifest).length },
+  ]);
+  if (tooLarge !== undefined) throw tooLarge;
   return {
     published: true,
     users: content,
@@ -305,9 +312,13 @@ function describeChanges(summary: ChangeSummary): string {
 /** Before listing: would an export the size of the last one fit in this instance and in one gRPC message? */
 function warnOfMemory(config: ExportConfig, deps: RunExportDependencies): void {
   if (deps.previousExport.state !== 'found') return;
-  const { userCount, bytes } = deps.previousExport.previous;
+  const { userCount, bytes, blobBytes } = deps.previousExport.previous;
   if (bytes === undefined) return;
-  const warning = memoryWarning({ userCount, bytes }, config.instanceMemoryMB);
+  const outputBytes = blobBytes.length > 0 ? blobBytes : undefined;
+  const warning = memoryWarning(
+    { userCount, bytes, ...(outputBytes && { outputBytes }) },
+    config.instanceMemoryMB,
+  );
   if (warning !== undefined) deps.log.warn(`Warning: ${warning}`);
 }
 
