@@ -111,9 +111,10 @@ export class SandboxGraph {
   refuseDeltaLinksWith: number | undefined;
   /**
    * Added to the next /users/$count answers, one each (then the count is true again): the
-   * advanced-query index lagging the directory, which Graph documents as eventually consistent.
+   * advanced-query index lagging the directory, which Graph documents as eventually consistent;
+   * `unavailable` answers that request with 503.
    */
-  countLag: number[] = [];
+  countLag: (number | 'unavailable')[] = [];
   /** Called before a /users or /users/delta page is served; a test may change the directory or hold the request. */
   beforePage: ((record: GraphRequestRecord) => Promise<void> | void) | undefined;
   /**
@@ -191,9 +192,14 @@ export class SandboxGraph {
         fail(400, 'Request_UnsupportedQuery', matches.message);
         return;
       }
+      const lag = this.countLag.shift() ?? 0;
+      if (lag === 'unavailable') {
+        fail(503, 'ServiceUnavailable', 'The service answered 503.');
+        return;
+      }
       finish(200);
       response.writeHead(200, { 'content-type': 'text/plain' });
-      response.end(String(matches.length + (this.countLag.shift() ?? 0)));
+      response.end(String(matches.length + lag));
       return;
     }
     if (url.pathname === '/v1.0/users/delta') {

@@ -61,11 +61,21 @@ export function keptLinkProblem(config: ExportConfig, link: string): string | un
   // Graph echoes the form of the request (`/users/delta`, or `/users/microsoft.graph.delta()`,
   // which the docs call the same function: msgraph-sdk-java #1870 shows the second coming back).
   if (!DELTA_PATH.test(url.pathname)) return `is not a /v1.0/users/delta link (${url.pathname.slice(0, 80)})`;
+  if (url.username !== '' || url.password !== '') return 'carries credentials';
+  // Only what Graph puts in a delta link: one state token, and the selection at most.
+  const names = [...url.searchParams.keys()];
+  const tokens = names.filter((name) => name === '$deltatoken' || name === '$skiptoken');
+  const unexpected = names.find(
+    (name) => name !== '$deltatoken' && name !== '$skiptoken' && name !== '$select',
+  );
+  if (unexpected !== undefined)
+    return `carries a query parameter Graph does not put in a delta link (${unexpected.slice(0, 40)})`;
+  if (tokens.length !== 1 || new Set(names).size !== names.length)
+    return 'does not carry exactly one state token';
   const select = url.searchParams.get('$select');
   if (select !== null && select !== config.select.join(',')) {
     return `was issued for another $select (${select.slice(0, 200)}) than EXPORT_SELECT`;
   }
-  if (url.searchParams.has('$filter')) return 'carries a $filter, which this export never sends';
   return undefined;
 }
 

@@ -84,12 +84,14 @@ export async function openGraphDirectory(
           graphCount.count !== listed &&
           Date.now() + COUNT_RECHECK_DELAY_MS < deadline
         ) {
-          const first = graphCount.count;
+          const first = graphCount;
           await sleep(COUNT_RECHECK_DELAY_MS);
-          graphCount = await readGraphCount(config, graph);
+          const again = await readGraphCount(config, graph);
           notes.push(
-            `Graph counted ${first} users where the listing holds ${listed}; asked again after ${COUNT_RECHECK_DELAY_MS / 1000} s: ${'count' in graphCount ? graphCount.count : 'no answer'}.`,
+            `Graph counted ${first.count} users where the listing holds ${listed}; asked again after ${COUNT_RECHECK_DELAY_MS / 1000} s: ${'count' in again ? again.count : 'no answer'}.`,
           );
+          // A second reading that fails leaves the first one standing: the disagreement is not resolved.
+          graphCount = 'count' in again ? again : first;
         }
         if ('note' in graphCount) {
           notes.push(graphCount.note);

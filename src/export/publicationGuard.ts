@@ -48,8 +48,16 @@ const RUN_ID = /^[A-Za-z0-9-]{1,64}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const string = (value: unknown, pattern?: RegExp) =>
   typeof value === 'string' && (pattern === undefined || pattern.test(value)) ? value : undefined;
+/** No tenant holds more users than this (Entra's object quota is in the tens of millions): a larger count was not written by a run. */
+const MAX_USER_COUNT = 1_000_000_000;
 const count = (value: unknown) =>
-  typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
+  typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_USER_COUNT
+    ? value
+    : undefined;
+const size = (value: unknown) =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+/** A time as a run writes it (`Date.toISOString`); anything else Date.parse would guess at is not taken. */
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
 const record = (value: unknown) =>
   (typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {}) as Record<
     string,
@@ -91,7 +99,7 @@ export function readPreviousExport(content: unknown): PreviousExportReading {
   const baselineRunId = string(baseline['runId'], RUN_ID);
   const baselineSha256 = string(baseline['stateSha256'], SHA256);
   const runId = string(manifest['runId'], RUN_ID);
-  const startedAt = string(manifest['startedAt']);
+  const startedAt = string(manifest['startedAt'], INSTANT);
   const history = Array.isArray(manifest['history'])
     ? manifest['history'].slice(0, GUARD_HISTORY_RUNS).flatMap((entry): PublishedCount[] => {
         const fields = record(entry);
@@ -101,7 +109,7 @@ export function readPreviousExport(content: unknown): PreviousExportReading {
           : [
               {
                 runId: string(fields['runId'], RUN_ID) ?? null,
-                startedAt: string(fields['startedAt']) ?? null,
+                startedAt: string(fields['startedAt'], INSTANT) ?? null,
                 userCount: entryCount,
               },
             ];
@@ -113,11 +121,11 @@ export function readPreviousExport(content: unknown): PreviousExportReading {
       userCount,
       generatedAt: string(manifest['generatedAt']),
       filter: string(manifest['filter']) ?? null,
-      bytes: count(manifest['bytes']),
+      bytes: size(manifest['bytes']),
       runId,
       startedAt,
       blobSha256,
-      blobBytes: Object.values(blobs).flatMap((blob) => count(record(blob)['bytes']) ?? []),
+      blobBytes: Object.values(blobs).flatMap((blob) => size(record(blob)['bytes']) ?? []),
       baseline:
         baselineRunId === undefined || baselineSha256 === undefined
           ? undefined

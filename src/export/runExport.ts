@@ -158,6 +158,28 @@ export async function runExport(
       ? undefined
       : Buffer.from(`${JSON.stringify({ runId: deps.runId, ...listing.delta } satisfies DeltaState)}\n`);
 
+  // Newer wins: a run that started later and has published owns latest/ (a manual run beside the timer's).
+  const published = await publishedNow(deps);
+  const newer = newerRunThan(published, { runId: deps.runId, startedAt }, deps.now());
+  if (newer !== undefined) {
+    const message =
+      `Not publishing: run ${newer.runId}, which started later (${newer.startedAt}) than this one (${startedAt.toISOString()}), ` +
+      'has published meanwhile; its export is newer, so latest/ and state/ stay as it left them.';
+    deps.log.warn(message);
+    return { published: false, runId: deps.runId, newer, message };
+  }
+  // An earlier-started run published meanwhile: this run replaces that export, so the guard and its
+  // history judge against it; the change report stays against the state this run started from.
+  const replaced = replacedExport(previousExport, published);
+  const judged =
+    replaced === previousExport ? guard : checkPublication(replaced, userCount, config, deps.now());
+  if (replaced !== previousExport && replaced.state === 'found') {
+    listing.notes.push(
+      `Run ${replaced.previous.runId ?? '(unnamed)'} published while this run listed; this export replaces it, and the change report compares with run ${report.summary.sinceRunId ?? '(none)'}, so it may repeat changes that run reported.`,
+    );
+    deps.log.info(`Listing: ${listing.notes.at(-1)!}`);
+  }
+
   const layout = blobLayout(config);
   const inContainer = (path: string) => path.slice(path.indexOf('/') + 1);
   const record = (path: string, bytes: Buffer): BlobRecord => ({
@@ -174,7 +196,7 @@ export async function runExport(
     contentType,
     output: collected,
     listing,
-    guard,
+    guard: judged,
     credentialWarning: directory.credentialWarning ?? null,
     changes: report.summary,
     blobs: {
@@ -184,7 +206,7 @@ export async function runExport(
       deltaState: deltaState === undefined ? null : record(layout.deltaState, deltaState),
     },
     baseline: kept.baseline,
-    history: guardHistory(previousExport, guard, {
+    history: guardHistory(replaced, judged, {
       runId: deps.runId,
       startedAt: startedAt.toISOString(),
       userCount,
@@ -195,16 +217,6 @@ export async function runExport(
       `${manifest.bytes} bytes, sha256 ${manifest.sha256}, ${manifest.durationMs} ms.`,
   );
   deps.log.info(describeChanges(report.summary));
-
-  // Newer wins: a run that started later and has published owns latest/ (a manual run beside the timer's).
-  const newer = newerRunThan(await publishedNow(deps), { runId: deps.runId, startedAt }, deps.now());
-  if (newer !== undefined) {
-    const message =
-      `Not publishing: run ${newer.runId}, which started later (${newer.startedAt}) than this one (${startedAt.toISOString()}), ` +
-      'has published meanwhile; its export is newer, so latest/ and state/ stay as it left them.';
-    deps.log.warn(message);
-    return { published: false, runId: deps.runId, newer, message };
-  }
   // Every output travels to the host in one gRPC message: their sum, not each blob, must fit.
   const named: Record<string, BlobRecord | null> = { ...manifest.blobs };
   const tooLarge = handOverTooLarge([
@@ -220,6 +232,13 @@ export async function runExport(
     state: listed.state,
     deltaState,
   };
+}
+
+/** The export this run replaces: the one published now when another run published one meanwhile, else the one it started from. */
+function replacedExport(atStart: PreviousExportReading, now: PreviousExportReading): PreviousExportReading {
+  const runOf = (reading: PreviousExportReading) =>
+    reading.state === 'found' ? reading.previous.runId : undefined;
+  return now.state === 'found' && runOf(now) !== runOf(atStart) ? now : atStart;
 }
 
 /**

@@ -147,5 +147,8 @@ export function newerRunThan(
   const { runId, startedAt } = published.previous;
   if (runId === undefined || startedAt === undefined || runId === own.runId) return undefined;
   const started = Date.parse(startedAt);
-  return started > own.startedAt.getTime() && started <= now.getTime() ? { runId, startedAt } : undefined;
+  // Two runs that started in the same millisecond: the greater run id wins, so exactly one publishes.
+  const later =
+    started > own.startedAt.getTime() || (started === own.startedAt.getTime() && runId > own.runId);
+  return later && started <= now.getTime() ? { runId, startedAt } : undefined;
 }

@@ -327,6 +327,53 @@ describe('what a run leaves behind', () => {
     });
   });
 
+  it('two runs at once, the earlier one publishing first: the later one replaces it, judged against it, and says its report may repeat', async () => {
+    const kept = storage('overlap-earlier-first');
+    const settings = { ...kept.settings, EXPORT_FORMAT: 'ndjson', EXPORT_PARALLELISM: '1' };
+    expect((await env.runExport(settings)).exitCode).toBe(0);
+    const baselineRun = (await kept.manifest()).runId;
+    // The first run to reach its second page waits at gate 0, the second at gate 1.
+    const gates = [0, 1].map(() => {
+      let open: () => void = () => undefined;
+      let reached: () => void = () => undefined;
+      const opened = new Promise<void>((resolve) => (open = resolve));
+      const arrived = new Promise<void>((resolve) => (reached = resolve));
+      return { open, opened, reached, arrived };
+    });
+    let arrivals = 0;
+    env.sandbox.graph.beforePage = async (record) => {
+      if (record.query['$skiptoken'] === undefined || record.path !== '/v1.0/users' || arrivals >= 2) return;
+      const gate = gates[arrivals++]!;
+      gate.reached();
+      await gate.opened;
+    };
+    try {
+      const earlier = env.runExport(settings);
+      await gates[0]!.arrived;
+      const later = env.runExport(settings);
+      await gates[1]!.arrived;
+      gates[0]!.open();
+      expect((await earlier).exitCode).toBe(0);
+      const earlierRun = (await kept.manifest()).runId;
+      gates[1]!.open();
+      const outcome = await later;
+      expect(outcome.exitCode, outcome.output).toBe(0);
+      const manifest = await kept.manifest();
+      expect(manifest.runId).not.toBe(earlierRun);
+      // Judged against the export it replaces, which its history keeps; its report says what it compares with.
+      expect(manifest.history.map((entry) => entry.runId).slice(0, 3)).toEqual([
+        manifest.runId,
+        earlierRun,
+        baselineRun,
+      ]);
+      expect(manifest.changes.sinceRunId).toBe(baselineRun);
+      expect(manifest.listing.notes.join(' ')).toContain(`Run ${earlierRun} published while this run listed`);
+    } finally {
+      env.sandbox.graph.beforePage = undefined;
+      for (const gate of gates) gate.open();
+    }
+  });
+
   it('a user renamed into a later partition during a partitioned listing is exported once', async () => {
     const kept = storage('rename-during-partitions');
     const settings = { ...kept.settings, EXPORT_FORMAT: 'ndjson', EXPORT_PARALLELISM: '8' };
@@ -392,6 +439,26 @@ describe('what a run leaves behind', () => {
       expect((await kept.manifest()).listing.mode).toBe('delta');
     },
   );
+
+  it('a count that disagrees and then cannot be read again still costs the second listing: the first reading stands', async () => {
+    const kept = storage('count-unreadable-again');
+    const settings = { ...kept.settings, EXPORT_FORMAT: 'ndjson', EXPORT_DELTA: 'true' };
+    expect((await env.runExport(settings)).exitCode).toBe(0);
+    const { directory, graph } = env.sandbox;
+    directory.add(1);
+    graph.omitDeltaAdditions = true;
+    graph.countLag = [0, 'unavailable'];
+    let run;
+    try {
+      run = await env.runExport(settings);
+    } finally {
+      graph.omitDeltaAdditions = false;
+      graph.countLag = [];
+    }
+    expect(run.exitCode, run.output).toBe(0);
+    expect((await kept.manifest()).listing.mode).toBe('delta-resync');
+    expect(sortedById(await kept.ndjson('latest/users.ndjson'))).toEqual(graphHolds());
+  });
 
   it("Graph's count lagging a deletion is asked again before it costs a full round; a full round keeps the delta round's removal reasons", async () => {
     const kept = storage('lagging-count');

@@ -34,6 +34,21 @@ describe('a kept delta link, read back from Storage', () => {
       /\$filter/,
     );
     expect(keptLinkProblem(config, 'not a url')).toBe('is not a URL');
+    expect(
+      keptLinkProblem(config, 'https://user:pass@graph.microsoft.com/v1.0/users/delta?$deltatoken=a'),
+    ).toBe('carries credentials');
+    for (const query of [
+      'select=id&$deltatoken=a',
+      '$SELECT=id&$deltatoken=a',
+      '$expand=manager&$deltatoken=a',
+    ])
+      expect(keptLinkProblem(config, `${graph}/v1.0/users/delta?${query}`), query).toMatch(
+        /does not put in a delta link/,
+      );
+    for (const query of ['', '$deltatoken=a&$deltatoken=b', '$deltatoken=a&$skiptoken=b'])
+      expect(keptLinkProblem(config, `${graph}/v1.0/users/delta?${query}`), query).toBe(
+        'does not carry exactly one state token',
+      );
   });
 
   it('refused by Graph with 400, 404, 410 or a resync code means one full round; other failures do not', () => {

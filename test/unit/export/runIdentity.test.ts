@@ -131,6 +131,31 @@ describe('newer wins', () => {
   });
 });
 
+describe('newer wins, at the edges', () => {
+  const now = new Date('2026-12-01T02:30:00.000Z');
+  it('lets exactly one of two runs that started in the same millisecond publish', () => {
+    const startedAt = '2026-12-01T02:00:00.000Z';
+    const a = { runId: RUN_A, startedAt: new Date(startedAt) };
+    const b = { runId: RUN_B, startedAt: new Date(startedAt) };
+    const publishedBy = (runId: string) => manifestOf({ runId, startedAt, userCount: 1 });
+    expect(newerRunThan(publishedBy(RUN_B), a, now)).toBeDefined();
+    expect(newerRunThan(publishedBy(RUN_A), b, now)).toBeUndefined();
+  });
+
+  it('takes a start time only as a run writes it, and a count only within what a tenant can hold', () => {
+    const reading = manifestOf({
+      runId: RUN_B,
+      startedAt: '2026-12-01 02:05:00 (any text)',
+      userCount: 1,
+      history: [{ userCount: 1 }, { userCount: 1e300 }, { userCount: 2 ** 53 + 2 }],
+    });
+    if (reading.state !== 'found') throw new Error('unreachable');
+    expect(reading.previous.startedAt).toBeUndefined();
+    expect(reading.previous.history.map((entry) => entry.userCount)).toEqual([1]);
+    expect(manifestOf({ userCount: 1e300 })).toMatchObject({ state: 'unreadable' });
+  });
+});
+
 describe("the guard's floor over time", () => {
   const percent = (value: number): ShrinkLimit => ({ kind: 'percent', value });
   const config = { shrinkLimit: percent(10), acceptShrinkUntil: undefined, filter: undefined };
