@@ -1,24 +1,7 @@
-import { DefaultAzureCredential } from '@azure/identity';
-import { BlobServiceClient } from '@azure/storage-blob';
+import type { BlobServiceClient } from '@azure/storage-blob';
 
+import { blobServiceFor } from '../../src/azure/blobStorage.js';
 import type { Env } from '../../src/settings.js';
-import { resolveStorageConnection } from '../../src/storageConnection.js';
-
-/** The blob service a Functions connection name points at, as the host's Storage extension resolves it. */
-export function blobServiceFor(env: Env, connection: string): BlobServiceClient {
-  const resolved = resolveStorageConnection(env, connection);
-  if (resolved === undefined) {
-    throw new Error(
-      `Set ${connection} (a connection string) or ${connection}__blobServiceUri to say where the export goes.`,
-    );
-  }
-  if (resolved.kind === 'connectionString')
-    return BlobServiceClient.fromConnectionString(resolved.connectionString);
-  return new BlobServiceClient(
-    resolved.blobServiceUri,
-    new DefaultAzureCredential(resolved.clientId ? { managedIdentityClientId: resolved.clientId } : {}),
-  );
-}
 
 /** The container and blob name a binding path (`container/name`) points at, one client per connection. */
 function createBlobLocator(env: Env) {

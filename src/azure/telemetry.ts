@@ -4,20 +4,25 @@ import { TelemetryClient } from 'applicationinsights';
 import type { TelemetrySettings } from '../config.js';
 import type { ErrorCode } from '../errors.js';
 import type { ExportManifest } from '../export/manifest.js';
+import type { NewerRun } from '../export/runIdentity.js';
 
 /** What a run reports to Application Insights. */
 export interface RunTelemetry {
   trackCompleted(manifest: ExportManifest): void;
   /** `code` is stable (see ERROR_CODES) so that an alert can be written on it. */
   trackFailed(error: Error, code: ErrorCode): void;
+  /** The run published nothing: a run that started later had published meanwhile. */
+  trackSuperseded(runId: string, newer: NewerRun): void;
   flush(): Promise<void>;
 }
 
 export const EXPORT_COMPLETED_EVENT = 'EntraUserExportCompleted';
+export const EXPORT_SUPERSEDED_EVENT = 'EntraUserExportSuperseded';
 
 const silent: RunTelemetry = {
   trackCompleted: () => undefined,
   trackFailed: () => undefined,
+  trackSuperseded: () => undefined,
   flush: async () => undefined,
 };
 
@@ -40,6 +45,17 @@ export function createRunTelemetry(settings: TelemetrySettings): RunTelemetry {
     },
     trackFailed(error, code) {
       client.trackException({ exception: error, properties: { operation: 'exportUsers', errorCode: code } });
+    },
+    trackSuperseded(runId, newer) {
+      client.trackEvent({
+        name: EXPORT_SUPERSEDED_EVENT,
+        properties: {
+          runId,
+          outcome: 'superseded',
+          newerRunId: newer.runId,
+          newerRunStartedAt: newer.startedAt,
+        },
+      });
     },
     flush: () => client.flush(),
   };
@@ -69,6 +85,7 @@ export function completedEvent(manifest: ExportManifest) {
   return {
     name: EXPORT_COMPLETED_EVENT,
     properties: {
+      runId: manifest.runId,
       format: manifest.format,
       compression: manifest.compression,
       blobName: manifest.blobName,

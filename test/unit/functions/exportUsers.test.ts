@@ -64,6 +64,7 @@ function recordingTelemetry() {
   const telemetry: RunTelemetry = {
     trackCompleted: (manifest) => calls.completed.push(manifest),
     trackFailed: (error) => calls.failed.push(error),
+    trackSuperseded: () => undefined,
     flush: async () => {
       calls.flushed += 1;
     },
@@ -83,6 +84,8 @@ async function run(
     env,
     connect: directory,
     createTelemetry: () => telemetry,
+    // Nothing published meanwhile: the manifest is still the one the host read before the run.
+    readBlob: async () => previousManifest,
     now: () => clock.shift() ?? new Date('2026-11-25T02:00:09Z'),
   });
   const blobOutputs = exportUsers.outputs;
@@ -119,6 +122,7 @@ describe('exportUsers through the host emulator', () => {
       env: validEnv({ EXPORT_FORMAT: 'csv' }),
       connect: async () => fakeDirectory(pages),
       createTelemetry: () => recordingTelemetry().telemetry,
+      readBlob: async () => undefined,
       now: () => new Date('2026-11-25T23:59:57.000Z'),
     });
     const invocation = await invokeTimerFunction(exportUsers, {
@@ -270,7 +274,12 @@ describe('exportUsers handler', () => {
     );
     const { written } = await run(validEnv(), async () => fakeDirectory(pages), previous);
     const manifest = JSON.parse(written('latestManifest')!.toString('utf8')) as ExportManifest;
-    expect(manifest.guard).toEqual({ decision: 'within-limit', previousUserCount: 105, limit: '10%' });
+    expect(manifest.guard).toEqual({
+      decision: 'within-limit',
+      previousUserCount: 105,
+      largestRecentUserCount: 105,
+      limit: '10%',
+    });
   });
 
   it('warns in the log, before listing, when the last export was near what the instance holds', async () => {
@@ -306,6 +315,7 @@ describe('the exportUsers function definition', () => {
       env,
       connect: async () => fakeDirectory(pages),
       createTelemetry: () => recordingTelemetry().telemetry,
+      readBlob: async () => undefined,
       now: () => new Date(),
     });
 
