@@ -27,10 +27,15 @@ import type { ExportManifest } from '../src/export/manifest.js';
 import { createProductionExportUsers } from '../src/functions/exportUsers.js';
 import { settingOrDefault } from '../src/settings.js';
 
-/** The demo's folder: a copy of the last run's blobs, and (in DEMO_KEPT) what the next run starts from. */
+/** The demo's folder: a copy of the last run's blobs, and what the next run starts from. */
 const DEMO_OUT_DIR = 'sandbox-export';
-/** Inside the demo folder: Azurite's storage and the run record, kept between demo runs. */
-const DEMO_KEPT = '.demo';
+/**
+ * Inside the demo folder: Azurite's storage and the record of the last run, kept between runs. Both
+ * names start with a letter: Core Tools' .funcignore parser ends every pattern with `\b`, so
+ * `sandbox-export/` would not leave out a child named `.demo` (test/unit/infra/coreToolsIgnore.ts).
+ */
+const DEMO_STORAGE = 'azurite';
+const DEMO_RECORD = 'demo-run.json';
 
 const USAGE = `Usage: npm run export [-- --users N] [-- --fresh] [-- --settings PATH] [-- --out DIR]
 
@@ -45,7 +50,7 @@ Runs the exportUsers function once, outside the Functions host, and writes its b
 Settings come from the environment, then from local.settings.json "Values".
 With no tenant configured (no KEY_VAULT_URL, GRAPH_TENANT_ID, GRAPH_CLIENT_ID, ...), the export
 runs against the built-in sandbox tenant and Azurite, on this machine only. The demo keeps its
-blobs in ${DEMO_OUT_DIR}/${DEMO_KEPT}/ between runs and changes the demo tenant a little before each
+blobs in ${DEMO_OUT_DIR}/${DEMO_STORAGE}/ between runs and changes the demo tenant a little before each
 later run (a few joiners, leavers, moves and a rename), so the next run reports what changed.`;
 
 async function main(): Promise<number> {
@@ -185,8 +190,8 @@ async function readDemoRecord(path: string): Promise<DemoRecord | undefined> {
 }
 
 async function runDemo(users: number, outDir: string, fresh: boolean): Promise<number> {
-  const kept = join(outDir, DEMO_KEPT);
-  const recordPath = join(kept, 'run.json');
+  const azuriteLocation = join(outDir, DEMO_STORAGE);
+  const recordPath = join(outDir, DEMO_RECORD);
   const previous = fresh ? undefined : await readDemoRecord(recordPath);
   const startOver = previous === undefined || previous.users !== users;
   if (startOver) {
@@ -196,14 +201,14 @@ async function runDemo(users: number, outDir: string, fresh: boolean): Promise<n
           ? 'Starting the demo over (--fresh): its earlier runs are forgotten.\n'
           : `Starting the demo over: the last run had ${previous!.users} users, this one ${users}.\n`,
       );
-    await rm(kept, { recursive: true, force: true });
+    await rm(azuriteLocation, { recursive: true, force: true });
+    await rm(recordPath, { force: true });
   }
   const run = startOver ? 1 : previous.run + 1;
   console.log(
     `No tenant is configured, so this run uses the built-in sandbox: a local Entra ID tenant of ${users} generated users ` +
       '(token endpoint, Key Vault, Microsoft Graph, Application Insights) and Azurite for blob storage. Nothing leaves this machine.\n',
   );
-  const azuriteLocation = join(kept, 'azurite');
   await mkdir(azuriteLocation, { recursive: true });
   const [sandbox, azurite] = await Promise.all([
     startSandbox({ users }),
@@ -220,7 +225,7 @@ async function runDemo(users: number, outDir: string, fresh: boolean): Promise<n
     const appSettings = { ...sandbox.appSettings(), EXPORT_STORAGE: azurite.connectionString };
     // The last run's copies step aside, so that the folder holds this run's blobs only, and come
     // back if this run fails (a failed run writes nothing, here as in Azure).
-    const previousCopies = join(kept, 'previous-run');
+    const previousCopies = join(outDir, 'previous-run');
     await moveDemoCopies(outDir, previousCopies);
     // The child trusts the sandbox's CA: NODE_EXTRA_CA_CERTS works only from a process's start.
     const exitCode = await new Promise<number>((resolveExit, reject) => {
@@ -239,7 +244,7 @@ async function runDemo(users: number, outDir: string, fresh: boolean): Promise<n
       await moveDemoCopies(previousCopies, outDir);
     }
     console.log(
-      `\nThe sandbox and Azurite are stopped; the demo's blobs are kept in ${join(outDir, DEMO_KEPT)} for the next run ` +
+      `\nThe sandbox and Azurite are stopped; the demo's blobs are kept in ${azuriteLocation} for the next run ` +
         '(--fresh starts over). To export a real tenant, configure it as the README says and run this again.',
     );
     return exitCode;

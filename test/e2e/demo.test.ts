@@ -72,8 +72,8 @@ describe('npm run export without a tenant (the demo), run after run', () => {
 
   it("keeps Azurite's files inside the demo folder, with no AzuriteConfig (telemetry off)", () => {
     expect(readdirSync(workDir)).toEqual(['sandbox-export']);
-    expect(readdirSync(demoDir).sort()).toEqual(['.demo', 'latest', 'state']);
-    const azurite = readdirSync(join(demoDir, '.demo', 'azurite'));
+    expect(readdirSync(demoDir).sort()).toEqual(['azurite', 'demo-run.json', 'latest', 'state']);
+    const azurite = readdirSync(join(demoDir, 'azurite'));
     expect(azurite).toContain('__blobstorage__');
     expect(azurite).not.toContain('AzuriteConfig');
   });
