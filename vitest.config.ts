@@ -1,4 +1,12 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { defineConfig } from 'vitest/config';
+
+// Node's module compile cache (Node 22.1+, NODE_COMPILE_CACHE): the test workers and the runs the
+// end-to-end tests spawn (the harness passes it on) reuse V8's compiled SDK code instead of
+// compiling it again in every process: about 0.2 s of CPU saved per run on 2 cores.
+process.env['NODE_COMPILE_CACHE'] ??= join(tmpdir(), 'entra-user-export-compile-cache');
 
 /**
  * Unit-level tests of the command-line tools: they spawn the build, stage the deployment package
