@@ -13,10 +13,32 @@ export interface Azurite {
   stop(): Promise<void>;
 }
 
-/** Starts Azurite's blob service from npm, in memory, on a free port. */
-export async function startAzurite(): Promise<Azurite> {
+export interface AzuriteOptions {
+  /**
+   * A folder that keeps the blobs between runs (Azurite's `--location`: its `__azurite_db_blob*.json`
+   * and `__blobstorage__/` go there). Without one, the blobs live in memory and go with the process.
+   */
+  location?: string;
+}
+
+/**
+ * How long a persisted Azurite may take to stop: on SIGTERM it closes its server and then saves its
+ * LokiJS metadata (which it otherwise autosaves every 5 s), so killing it sooner can lose the
+ * last writes (azurite 3.37.0, dist/src/blob/main.js `shutdown`, LokiBlobMetadataStore `close`).
+ */
+const PERSISTED_STOP_MS = 15_000;
+
+/**
+ * Starts Azurite's blob service from npm on a free port, in memory or in `options.location`.
+ * Telemetry is off: Azurite otherwise sends usage data to Microsoft and writes an `AzuriteConfig`
+ * instance-id file into its location (azurite 3.37.0, dist/src/common/Telemetry.js `init`,
+ * `GetInstanceID`), and nothing the sandbox runs may leave the machine.
+ */
+export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurite> {
   const require = createRequire(import.meta.url);
   const main = join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'blob', 'main.js');
+  const storage =
+    options.location === undefined ? ['--inMemoryPersistence'] : ['--location', options.location];
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -25,7 +47,8 @@ export async function startAzurite(): Promise<Azurite> {
       '127.0.0.1',
       '--blobPort',
       '0',
-      '--inMemoryPersistence',
+      ...storage,
+      '--disableTelemetry',
       '--silent',
       '--skipApiVersionCheck',
       '--loose',
@@ -58,8 +81,12 @@ export async function startAzurite(): Promise<Azurite> {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
-      // Azurite holds keep-alive sockets open for a while; in memory it has nothing to save.
-      const kill = setTimeout(() => child.kill('SIGKILL'), 1000);
+      // Azurite holds keep-alive sockets open for a while; in memory it has nothing to save, while a
+      // persisted one is given the time to write its metadata.
+      const kill = setTimeout(
+        () => child.kill('SIGKILL'),
+        options.location === undefined ? 1000 : PERSISTED_STOP_MS,
+      );
       await exited;
       clearTimeout(kill);
     },

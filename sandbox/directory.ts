@@ -326,3 +326,65 @@ export const KNOWN_PROPERTIES = new Set([
   'manager',
   'signInActivity',
 ]);
+
+/** What one demo run found changed in the tenant since the run before. */
+export interface DemoTenantChanges {
+  run: number;
+  joined: number;
+  left: number;
+  moved: number;
+  renamed: number;
+}
+
+/** A small tenant's day: a few joiners, leavers, department moves and a rename (a new surname). */
+const DEMO_DAY = { joined: 3, left: 2, moved: 4, renamed: 1 };
+/** Where the demo's movers go: plain names, so the change report reads easily. */
+const DEMO_DEPARTMENTS = ['Sales', 'R&D', 'Finance, EMEA', 'People'];
+
+/**
+ * Brings the demo tenant to where it stands at run `run` (run 1 is the generated directory): each
+ * later run adds one seeded day of changes, replayed in order, so run N's tenant, and what its
+ * change report shows, is the same on every machine. Returns each day's changes, oldest first.
+ */
+export function applyDemoRuns(directory: SandboxDirectory, run: number): DemoTenantChanges[] {
+  const days: DemoTenantChanges[] = [];
+  for (let day = 2; day <= run; day += 1) {
+    const touched = new Set<number>();
+    // Existing members of the directory, chosen by the day's seed; a user is touched once a day.
+    const chooseMember = (purpose: number): number => {
+      for (let attempt = 0; ; attempt += 1) {
+        const index = pick(day, purpose * 1000 + attempt, directory.size);
+        const user = directory.lazyUser(index);
+        if (directory.exists(index) && !touched.has(index) && user['userType'] === 'Member') {
+          touched.add(index);
+          return index;
+        }
+      }
+    };
+    for (let n = 0; n < DEMO_DAY.left; n += 1) directory.remove(chooseMember(100 + n), 'soft');
+    for (let n = 0; n < DEMO_DAY.moved; n += 1) {
+      const index = chooseMember(200 + n);
+      const current = directory.user(index).department;
+      const others = DEMO_DEPARTMENTS.filter((department) => department !== current);
+      directory.update(index, { department: others[pick(day, 300 + n, others.length)]! });
+    }
+    for (let n = 0; n < DEMO_DAY.renamed; n += 1) {
+      const index = chooseMember(400 + n);
+      const user = directory.user(index);
+      const others = FAMILY.filter((family) => family !== user.surname);
+      const surname = others[pick(day, 500 + n, others.length)]!;
+      const local = `${String(user.givenName)
+        .toLowerCase()
+        .replace(/[^a-z]/g, '')}.${surname.toLowerCase().replace(/[^a-z]/g, '')}.${index}`;
+      directory.update(index, {
+        surname,
+        displayName: `${String(user.givenName)} ${surname}`,
+        userPrincipalName: `${local}@${directory.domain}`,
+        mail: user.mail === null ? null : `${local}@${directory.domain}`,
+      });
+    }
+    directory.add(DEMO_DAY.joined);
+    days.push({ run: day, ...DEMO_DAY });
+  }
+  return days;
+}

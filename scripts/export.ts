@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -21,26 +21,37 @@ import {
   invokeTimerFunction,
   OutputBindingError,
 } from '../sandbox/host/hostEmulator.js';
+import { applyDemoRuns } from '../sandbox/directory.js';
 import { startSandbox } from '../sandbox/sandbox.js';
 import type { ExportManifest } from '../src/export/manifest.js';
 import { createProductionExportUsers } from '../src/functions/exportUsers.js';
 import { settingOrDefault } from '../src/settings.js';
 
-/** Where the demo saves a copy of what it wrote: Azurite keeps its blobs in memory only. */
+/** The demo's folder: a copy of the last run's blobs, and what the next run starts from. */
 const DEMO_OUT_DIR = 'sandbox-export';
+/**
+ * Inside the demo folder: Azurite's storage and the record of the last run, kept between runs. Both
+ * names start with a letter: Core Tools' .funcignore parser ends every pattern with `\b`, so
+ * `sandbox-export/` would not leave out a child named `.demo` (test/unit/infra/coreToolsIgnore.ts).
+ */
+const DEMO_STORAGE = 'azurite';
+const DEMO_RECORD = 'demo-run.json';
 
-const USAGE = `Usage: npm run export [-- --users N] [-- --settings PATH] [-- --out DIR]
+const USAGE = `Usage: npm run export [-- --users N] [-- --fresh] [-- --settings PATH] [-- --out DIR]
 
 Runs the exportUsers function once, outside the Functions host, and writes its blobs.
   --settings PATH  local.settings.json to read (default: ./local.settings.json)
   --out DIR        also save a copy of every blob written under DIR (the demo saves one in
                    ./${DEMO_OUT_DIR} unless told otherwise)
   --users N        size of the demo directory when no tenant is configured (default 2500)
+  --fresh          start the demo over: forget its earlier runs (a first run compares nothing)
   --help           this text
 
 Settings come from the environment, then from local.settings.json "Values".
 With no tenant configured (no KEY_VAULT_URL, GRAPH_TENANT_ID, GRAPH_CLIENT_ID, ...), the export
-runs against the built-in sandbox tenant and Azurite, on this machine only.`;
+runs against the built-in sandbox tenant and Azurite, on this machine only. The demo keeps its
+blobs in ${DEMO_OUT_DIR}/${DEMO_STORAGE}/ between runs and changes the demo tenant a little before each
+later run (a few joiners, leavers, moves and a rename), so the next run reports what changed.`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -48,6 +59,7 @@ async function main(): Promise<number> {
       settings: { type: 'string' },
       users: { type: 'string', default: '2500' },
       out: { type: 'string' },
+      fresh: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -64,7 +76,7 @@ async function main(): Promise<number> {
     const users = Number(values.users);
     if (!Number.isInteger(users) || users < 0)
       throw new Error(`--users takes a whole number; got "${values.users}".`);
-    return runDemo(users, resolve(values.out ?? DEMO_OUT_DIR));
+    return runDemo(users, resolve(values.out ?? DEMO_OUT_DIR), values.fresh);
   }
   return runConfigured(settings, values.out === undefined ? undefined : resolve(values.out));
 }
@@ -159,14 +171,62 @@ async function saveCopies(
   return saved;
 }
 
-async function runDemo(users: number, outDir: string): Promise<number> {
+/** What the demo keeps between runs, beside its Azurite storage. */
+interface DemoRecord {
+  /** The last run that completed. */
+  run: number;
+  /** The demo tenant's size: another size is another tenant, so the demo starts over. */
+  users: number;
+}
+
+async function readDemoRecord(path: string): Promise<DemoRecord | undefined> {
+  try {
+    const record = JSON.parse(await readFile(path, 'utf8')) as Partial<DemoRecord>;
+    if (Number.isInteger(record.run) && Number.isInteger(record.users)) return record as DemoRecord;
+  } catch {
+    // No record (the first run) or an unreadable one: either way the demo starts over.
+  }
+  return undefined;
+}
+
+async function runDemo(users: number, outDir: string, fresh: boolean): Promise<number> {
+  const azuriteLocation = join(outDir, DEMO_STORAGE);
+  const recordPath = join(outDir, DEMO_RECORD);
+  const previous = fresh ? undefined : await readDemoRecord(recordPath);
+  const startOver = previous === undefined || previous.users !== users;
+  if (startOver) {
+    if (fresh || previous !== undefined)
+      console.log(
+        fresh
+          ? 'Starting the demo over (--fresh): its earlier runs are forgotten.\n'
+          : `Starting the demo over: the last run had ${previous!.users} users, this one ${users}.\n`,
+      );
+    await rm(azuriteLocation, { recursive: true, force: true });
+    await rm(recordPath, { force: true });
+  }
+  const run = startOver ? 1 : previous.run + 1;
   console.log(
     `No tenant is configured, so this run uses the built-in sandbox: a local Entra ID tenant of ${users} generated users ` +
       '(token endpoint, Key Vault, Microsoft Graph, Application Insights) and Azurite for blob storage. Nothing leaves this machine.\n',
   );
-  const [sandbox, azurite] = await Promise.all([startSandbox({ users }), startAzurite()]);
+  await mkdir(azuriteLocation, { recursive: true });
+  const [sandbox, azurite] = await Promise.all([
+    startSandbox({ users }),
+    startAzurite({ location: azuriteLocation }),
+  ]);
   try {
+    const day = applyDemoRuns(sandbox.directory, run).at(-1);
+    console.log(
+      day === undefined
+        ? `Demo run 1: the first export of this tenant. Run \`npm run export\` again to see what changed.\n`
+        : `Demo run ${run}: since run ${run - 1}, ${day.joined} users joined the demo tenant, ${day.left} left, ` +
+            `${day.moved} moved department and ${day.renamed} was renamed (the same every time; --fresh starts over).\n`,
+    );
     const appSettings = { ...sandbox.appSettings(), EXPORT_STORAGE: azurite.connectionString };
+    // The last run's copies step aside, so that the folder holds this run's blobs only, and come
+    // back if this run fails (a failed run writes nothing, here as in Azure).
+    const previousCopies = join(outDir, 'previous-run');
+    await moveDemoCopies(outDir, previousCopies);
     // The child trusts the sandbox's CA: NODE_EXTRA_CA_CERTS works only from a process's start.
     const exitCode = await new Promise<number>((resolveExit, reject) => {
       const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--out', outDir], {
@@ -176,13 +236,34 @@ async function runDemo(users: number, outDir: string): Promise<number> {
       child.once('error', reject);
       child.once('exit', (code) => resolveExit(code ?? 1));
     });
-    if (exitCode === 0) await describeDemoExport(azurite.connectionString, sandbox.appInsights.items.length);
+    if (exitCode === 0) {
+      await rm(previousCopies, { recursive: true, force: true });
+      await writeFile(recordPath, `${JSON.stringify({ run, users } satisfies DemoRecord)}\n`);
+      await describeDemoExport(azurite.connectionString, sandbox.appInsights.items.length);
+    } else {
+      await moveDemoCopies(previousCopies, outDir);
+    }
     console.log(
-      '\nThe sandbox and Azurite are stopped. To export a real tenant, configure it as the README says and run this again.',
+      `\nThe sandbox and Azurite are stopped; the demo's blobs are kept in ${azuriteLocation} for the next run ` +
+        '(--fresh starts over). To export a real tenant, configure it as the README says and run this again.',
     );
     return exitCode;
   } finally {
     await Promise.all([sandbox.stop(), azurite.stop()]);
+  }
+}
+
+/**
+ * Moves the blob copies (what the function writes lives under `latest/` and `state/`) from one
+ * folder to another, replacing what the destination held there.
+ */
+async function moveDemoCopies(from: string, to: string): Promise<void> {
+  for (const folder of ['latest', 'state']) {
+    await rm(join(to, folder), { recursive: true, force: true });
+    if (existsSync(join(from, folder))) {
+      await mkdir(to, { recursive: true });
+      await rename(join(from, folder), join(to, folder));
+    }
   }
 }
 

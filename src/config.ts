@@ -1,6 +1,7 @@
 import { ConfigError } from './errors.js';
 import {
   type Compression,
+  type CsvFormulaGuard,
   type EntraTelemetryAuthentication,
   type Env,
   type ExportFormat,
@@ -95,6 +96,9 @@ export interface ExportConfig {
   deltaResyncDays: number;
   format: ExportFormat;
   compression: Compression;
+  /** CSV only: a UTF-8 byte order mark first, for Excel. */
+  csvBom: boolean;
+  csvFormulaGuard: CsvFormulaGuard;
   container: string;
   /** Partitions listed at once; 1 lists the directory on one nextLink chain. */
   parallelism: number;
@@ -135,6 +139,8 @@ export function loadConfig(env: Env): ExportConfig {
     deltaResyncDays: read('EXPORT_DELTA_RESYNC_DAYS'),
     format: read('EXPORT_FORMAT'),
     compression: read('EXPORT_COMPRESS'),
+    csvBom: read('EXPORT_CSV_BOM'),
+    csvFormulaGuard: read('EXPORT_CSV_FORMULA_GUARD'),
     container: read('EXPORT_CONTAINER'),
     parallelism: read('EXPORT_PARALLELISM'),
     instanceMemoryMB: read('EXPORT_INSTANCE_MEMORY_MB'),

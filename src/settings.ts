@@ -54,6 +54,8 @@ const PROPERTY_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
 export type ExportFormat = 'json' | 'ndjson' | 'csv';
 export type Compression = 'none' | 'gzip';
+/** What a CSV cell that a spreadsheet would run as a formula gets: a leading `'`, or nothing. */
+export type CsvFormulaGuard = 'apostrophe' | 'none';
 
 /** Far below Graph's budget of 8,000 requests per 10 s per app and tenant, even at 100 ms a page. */
 export const MAX_PARALLELISM = 16;
@@ -444,6 +446,32 @@ export const SETTINGS = {
     deployment: { parameter: 'exportCompress' },
     secret: false,
     parse: oneOf<Compression>(['none', 'gzip']),
+  }),
+  EXPORT_CSV_BOM: setting({
+    required: '',
+    default: 'false',
+    description:
+      "with `EXPORT_FORMAT=csv`: `true` starts the file with a UTF-8 byte order mark, so that Excel on Windows reads accents right when the file is opened directly; off by default, since programs that read the CSV (Go's `encoding/csv`, Python's `csv` with `utf-8`, csv-parse) keep it as part of the first column's name (see [Use the export](use-the-export.md#excel))",
+    example: 'false',
+    deployment: {
+      notDeployed:
+        'the product default (no byte order mark, as before); set it as an app setting for Excel users',
+    },
+    secret: false,
+    parse: parseBoolean,
+  }),
+  EXPORT_CSV_FORMULA_GUARD: setting({
+    required: '',
+    default: 'apostrophe',
+    description:
+      "with `EXPORT_FORMAT=csv`: `apostrophe` puts a `'` before any cell a spreadsheet would run as a formula (first non-blank character `=`, `+`, `-`, `@`, or a leading tab or line break), as OWASP advises against CSV injection, so a `+1 425...` phone number shows a `'` in Excel; `none` writes cells as they are, for exports only programs read (see [Use the export](use-the-export.md#excel))",
+    example: 'apostrophe',
+    deployment: {
+      notDeployed:
+        'the product default (the guard on, as OWASP advises); set it as an app setting to turn it off',
+    },
+    secret: false,
+    parse: oneOf<CsvFormulaGuard>(['apostrophe', 'none']),
   }),
   EXPORT_CONTAINER: setting({
     required: '',

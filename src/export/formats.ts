@@ -1,6 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 
-import type { ExportFormat } from '../settings.js';
+import type { CsvFormulaGuard, ExportFormat } from '../settings.js';
 import { csvColumns, flattenUser, MANAGER_FIELDS, MANAGER_PROPERTY } from './columns.js';
 
 /** A user as Graph returns it: the selected properties, any JSON values. */
@@ -46,7 +46,20 @@ function projectManager(value: unknown): Record<string, unknown> | null {
   return Object.fromEntries(MANAGER_FIELDS.map((field) => [field, manager[field] ?? null]));
 }
 
-export function createSerializer(format: ExportFormat, columns: readonly string[]): UserSerializer {
+/** How a CSV export is written for the tools that open it (EXPORT_CSV_BOM, EXPORT_CSV_FORMULA_GUARD). */
+export interface CsvOptions {
+  bom: boolean;
+  formulaGuard: CsvFormulaGuard;
+}
+
+/** The CSV the export has always written: no byte order mark, formulas neutralised. */
+const DEFAULT_CSV: CsvOptions = { bom: false, formulaGuard: 'apostrophe' };
+
+export function createSerializer(
+  format: ExportFormat,
+  columns: readonly string[],
+  csv: CsvOptions = DEFAULT_CSV,
+): UserSerializer {
   const project = projector(columns);
   const lineSerializer = (
     contentType: string,
@@ -68,7 +81,7 @@ export function createSerializer(format: ExportFormat, columns: readonly string[
         () => Buffer.alloc(0),
       );
     case 'csv':
-      return createCsvSerializer(columns);
+      return createCsvSerializer(columns, csv);
   }
 }
 
@@ -112,7 +125,7 @@ export function neutraliseFormula(text: string): string {
  * array is written as its JSON text (`["a; b"]` and `["a","b"]` stay apart, and JSON.parse reads
  * it back); any other object likewise; text is neutralised where a spreadsheet would run it.
  */
-function createCsvSerializer(properties: readonly string[]): UserSerializer {
+function createCsvSerializer(properties: readonly string[], csv: CsvOptions): UserSerializer {
   let wroteHeader = false;
   const columns = csvColumns(properties);
   const options = {
@@ -121,13 +134,14 @@ function createCsvSerializer(properties: readonly string[]): UserSerializer {
     quote_record_delimiter: true,
     cast: {
       boolean: (value: boolean) => String(value),
-      string: (value: string) => neutraliseFormula(value),
+      string: csv.formulaGuard === 'apostrophe' ? neutraliseFormula : (value: string) => value,
       object: (value: Record<string, unknown>) => JSON.stringify(value),
     },
   };
   const header = () => {
     wroteHeader = true;
-    return stringify([columns], { record_delimiter: 'windows' });
+    // U+FEFF encoded as UTF-8 (EF BB BF): how Excel tells a UTF-8 file from the ANSI code page.
+    return (csv.bom ? '\ufeff' : '') + stringify([columns], { record_delimiter: 'windows' });
   };
   const page = (users: readonly GraphUser[]) => {
     const rows = users.map((user) => flattenUser(user, properties));

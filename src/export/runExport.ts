@@ -421,7 +421,10 @@ async function listAndSerialise(
   previous: PreviousState | { reason: string },
 ) {
   const properties = exportedProperties(config.select, config.includeManager);
-  const serializer = createSerializer(config.format, properties);
+  const serializer = createSerializer(config.format, properties, {
+    bom: config.csvBom,
+    formulaGuard: config.csvFormulaGuard,
+  });
   const output = createOutputCollector(config.compression);
   // The canonical state: every user as exported, one JSON line each, whatever EXPORT_FORMAT is.
   const project = projector(properties);

@@ -46,6 +46,8 @@ export async function startEnvironment(options: SandboxOptions = {}): Promise<En
       const merged: Record<string, string | undefined> = {
         PATH: process.env['PATH'] ?? '',
         HOME: process.env['HOME'] ?? tmpdir(),
+        // Set by vitest.config.ts: the runs reuse compiled SDK code (no effect on what a run does).
+        NODE_COMPILE_CACHE: process.env['NODE_COMPILE_CACHE'],
         ...sandbox.processEnvironment(),
         ...sandbox.appSettings(),
         EXPORT_STORAGE: azurite.connectionString,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { EXPORT_COMPLETED_EVENT } from '../../src/azure/telemetry.js';
 import { type Environment, startEnvironment } from './harness.js';
 
 interface Recipe {
@@ -70,5 +71,29 @@ describe('the recipes in docs/configuration.md', () => {
     const singleLineRows = lines.slice(1).filter((line) => line !== '' && !line.includes('"'));
     expect(singleLineRows.length).toBeGreaterThan(10);
     for (const line of singleLineRows) expect(line.split(',')).toHaveLength(columns);
+  });
+});
+
+describe('the run-history queries in docs/use-the-export.md', () => {
+  it('read only fields that the completion event and the exception carry', async () => {
+    // A second run in one recipe's container compares with the first, so the change counts are sent.
+    const run = await env.runExport({ ...recipes[0]!.settings, EXPORT_CONTAINER: 'recipe-0' });
+    expect(run.exitCode, run.output).toBe(0);
+    const page = await readFile(join(import.meta.dirname, '..', '..', 'docs', 'use-the-export.md'), 'utf8');
+    const queries = [...page.matchAll(/```kusto\n([\s\S]*?)```/g)].map((match) => match[1]!);
+    expect(queries).toHaveLength(2);
+    const [history, failures] = queries as [string, string];
+    expect(history).toContain(`name == "${EXPORT_COMPLETED_EVENT}"`);
+    const event = env.sandbox.appInsights.events(EXPORT_COMPLETED_EVENT).at(-1)!;
+    const fields = (query: string, bag: string) =>
+      [...query.matchAll(new RegExp(`${bag}\\.(\\w+)`, 'g'))].map((match) => match[1]!);
+    expect(fields(history, 'customMeasurements').length).toBeGreaterThan(3);
+    for (const name of fields(history, 'customMeasurements'))
+      expect(event['measurements'], name).toHaveProperty(name);
+    for (const name of fields(history, 'customDimensions'))
+      expect(event['properties'], name).toHaveProperty(name);
+    // The exception's dimensions, as the function sends them (src/azure/telemetry.ts trackFailed).
+    expect(fields(failures, 'customDimensions').sort()).toEqual(['errorCode', 'operation']);
+    expect(failures).toContain('== "exportUsers"');
   });
 });
