@@ -5,6 +5,9 @@
  * README's configuration table, local.settings.example.json and the Bicep are tested against it.
  */
 
+import { graphSpelling } from './export/columns.js';
+import { cronFieldProblem, NCRONTAB_FIELDS } from './schedule.js';
+
 /** A value a parser refused, and why ("must be ..."). */
 export class Invalid {
   constructor(readonly reason: string) {}
@@ -39,6 +42,11 @@ export interface Setting<T> {
   deployment: Deployment;
   /** A secret's value is never repeated in a message. */
   secret: boolean;
+  /**
+   * `masked`: a value that may be a secret pasted into the wrong setting, or that identifies the
+   * tenant or the app, is shown in a message only as its first characters and its length.
+   */
+  echo?: 'masked';
   parse(text: string): T | Invalid;
 }
 
@@ -123,11 +131,8 @@ function anyText(text: string): string {
 }
 
 export const DEFAULT_SCHEDULE = '0 0 2 * * *';
-const NCRONTAB_FIELDS = ['second', 'minute', 'hour', 'day of month', 'month', 'day of week'] as const;
-const NCRONTAB_FIELD =
-  /^(?:\*|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:\/\d+)?(?:,(?:\*|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:\/\d+)?)*$/;
 
-/** A 6-field NCRONTAB expression, as the Functions timer trigger reads it. */
+/** A 6-field NCRONTAB expression, checked field by field as the Functions host reads it (schedule.ts). */
 export function parseSchedule(schedule: string): string | Invalid {
   const fields = schedule.trim().split(/\s+/);
   const hint = `Azure Functions uses 6 fields, "{second} {minute} {hour} {day} {month} {day-of-week}", such as "${DEFAULT_SCHEDULE}" for 02:00 UTC daily`;
@@ -136,9 +141,12 @@ export function parseSchedule(schedule: string): string | Invalid {
       `must be an NCRONTAB expression with 6 fields; this one has ${fields.length}. ${hint}`,
     );
   }
-  const bad = fields.findIndex((field) => !NCRONTAB_FIELD.test(field));
-  if (bad >= 0) {
-    return new Invalid(`has an invalid ${NCRONTAB_FIELDS[bad]} field "${fields[bad]}". ${hint}`);
+  for (const [index, field] of NCRONTAB_FIELDS.entries()) {
+    const text = fields[index]!;
+    const problem = cronFieldProblem(text, field);
+    if (problem !== undefined) {
+      return new Invalid(`has an invalid ${field.name} field "${text}": it ${problem}. ${hint}`);
+    }
   }
   return fields.join(' ');
 }
@@ -174,8 +182,24 @@ function parseSelect(text: string): readonly string[] | Invalid {
       `must be a comma-separated list of user property names (such as id,displayName,mail); not a property name: ${invalid.map((p) => `"${p}"`).join(', ')}`,
     );
   }
+  if (properties.length === 0) {
+    return new Invalid(
+      'must name at least one user property (such as id,displayName,mail); leave it unset for the default selection',
+    );
+  }
+  const spelled = properties.map(graphSpelling);
+  const seen = new Map<string, string>();
+  for (const [index, property] of spelled.entries()) {
+    const earlier = seen.get(property.toLowerCase());
+    if (earlier !== undefined) {
+      return new Invalid(
+        `names one property twice ("${earlier}" and "${properties[index]}"; Graph reads names case-insensitively): list each once`,
+      );
+    }
+    seen.set(property.toLowerCase(), properties[index]!);
+  }
   // The id is always exported: it is what tells two users apart in every format.
-  return [...new Set(['id', ...properties])];
+  return ['id', ...spelled.filter((property) => property !== 'id')];
 }
 
 /**
@@ -223,12 +247,45 @@ function parseShrinkLimit(text: string): ShrinkLimit | Invalid {
   return match[2] === '%' ? { kind: 'percent', value } : { kind: 'users', value };
 }
 
-function parseUtcTime(text: string): Date | Invalid {
-  const time = Date.parse(text);
-  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/.test(text) &&
-    !Number.isNaN(time)
-    ? new Date(time)
-    : new Invalid('must be a date and time with its zone, such as 2026-11-26T06:00:00Z');
+/**
+ * How far ahead EXPORT_ACCEPT_SHRINK_UNTIL may reach: the override is for the runs that publish an
+ * expected drop, not a switch that turns the guard off; a week covers a weekend and a full
+ * resync (EXPORT_DELTA_RESYNC_DAYS defaults to 7).
+ */
+export const MAX_ACCEPT_SHRINK_DAYS = 7;
+
+const UTC_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * An ISO 8601 instant with its zone, read strictly: `Date.parse` rolls `2026-02-30` over to
+ * March 2nd, so each field is checked against the calendar date it produces.
+ */
+export function parseUtcTime(text: string): Date | Invalid {
+  const invalid = new Invalid('must be a date and time with its zone, such as 2026-11-26T06:00:00Z');
+  const match = UTC_TIME.exec(text);
+  if (!match) return invalid;
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((group) =>
+    Number(match[group] ?? 0),
+  );
+  const zone = match[7] ?? 'Z';
+  const fields = [year, month, day, hour, minute, second];
+  const calendar = new Date(Date.UTC(year ?? 0, (month ?? 0) - 1, day, hour, minute, second));
+  const readBack = [
+    calendar.getUTCFullYear(),
+    calendar.getUTCMonth() + 1,
+    calendar.getUTCDate(),
+    calendar.getUTCHours(),
+    calendar.getUTCMinutes(),
+    calendar.getUTCSeconds(),
+  ];
+  const sameFields = readBack.every((value, index) => value === fields[index]);
+  const zoneValid = zone === 'Z' || (Number(zone.slice(1, 3)) <= 14 && Number(zone.slice(4, 6)) <= 59);
+  if (!sameFields || !zoneValid) {
+    return new Invalid(
+      'must be a date and time that exists (no February 30th, no hour 24), with its zone, such as 2026-11-26T06:00:00Z',
+    );
+  }
+  return new Date(Date.parse(text));
 }
 
 function parseParallelism(text: string): number | Invalid {
@@ -292,6 +349,7 @@ export const SETTINGS = {
       how: "`federated`, the default: the function's own identity, which infra/scripts/register-app.sh --credential federated makes the app trust",
     },
     secret: false,
+    echo: 'masked',
     parse: guid("the managed identity's client ID"),
   }),
   GRAPH_CLIENT_CERTIFICATE_NAME: setting({
@@ -304,6 +362,7 @@ export const SETTINGS = {
       how: '`certificate:<name>`, such as `certificate:graph-client-certificate`, what infra/scripts/register-app.sh --credential certificate creates',
     },
     secret: false,
+    echo: 'masked',
     parse: keyVaultObjectName,
   }),
   GRAPH_CLIENT_SECRET_NAME: setting({
@@ -313,6 +372,7 @@ export const SETTINGS = {
     example: '',
     deployment: { fromParameter: 'graphCredential', how: '`secret:<name>`' },
     secret: false,
+    echo: 'masked',
     parse: keyVaultObjectName,
   }),
   GRAPH_TENANT_ID: setting({
@@ -326,6 +386,7 @@ export const SETTINGS = {
       deployedDefault: { value: 'tenant().tenantId', why: 'the tenant of the subscription deployed to' },
     },
     secret: false,
+    echo: 'masked',
     parse: (text) =>
       GUID.test(text) || DOMAIN.test(text)
         ? text
@@ -339,6 +400,7 @@ export const SETTINGS = {
     example: '<application (client) id>',
     deployment: { parameter: 'graphClientId' },
     secret: false,
+    echo: 'masked',
     parse: guid('the application (client) ID'),
   }),
   GRAPH_ENDPOINT: setting({
@@ -530,6 +592,7 @@ export const SETTINGS = {
     example: undefined,
     deployment: { fromResource: identityConnection },
     secret: false,
+    echo: 'masked',
     parse: guid("the identity's client ID"),
   }),
   APPLICATIONINSIGHTS_CONNECTION_STRING: setting({
@@ -549,6 +612,7 @@ export const SETTINGS = {
     example: undefined,
     deployment: { fromResource: 'the user-assigned identity the Bicep creates' },
     secret: false,
+    echo: 'masked',
     parse: parseTelemetryAuthentication,
   }),
   AZURE_CLIENT_ID: setting({
@@ -558,6 +622,7 @@ export const SETTINGS = {
     example: undefined,
     deployment: { fromResource: 'the user-assigned identity the Bicep creates' },
     secret: false,
+    echo: 'masked',
     parse: guid("the managed identity's client ID"),
   }),
 } as const;
@@ -587,10 +652,39 @@ export function readSetting<N extends SettingName>(env: Env, name: N): SettingRe
   if (source === undefined) return { state: 'unset' };
   const parsed = definition.parse(source);
   if (parsed instanceof Invalid) {
-    const got = definition.secret ? '' : `; got "${source}"`;
-    return { state: 'invalid', problem: `${name} ${parsed.reason}${got}.` };
+    return {
+      state: 'invalid',
+      problem: `${name} ${parsed.reason}${quoted(definition, source)}.${secretHint(name, source)}`,
+    };
   }
   return { state: text === undefined ? 'default' : 'set', value: parsed as SettingValue<N> };
+}
+
+/** The value as an error message may show it: not at all for a secret, masked where it may be one. */
+function quoted(definition: Setting<unknown>, value: string): string {
+  if (definition.secret) return '';
+  if (definition.echo === 'masked' || looksLikeClientSecret(value)) return `; got ${maskValue(value)}`;
+  return `; got "${value}"`;
+}
+
+/** `"Abc…" (40 characters)`: enough to recognise a value, not enough to use it. */
+export function maskValue(value: string): string {
+  return `"${value.slice(0, 3)}…" (${value.length} characters)`;
+}
+
+/**
+ * An Entra client secret's value: three characters, a digit, `Q~`, then 31 to 34 more (the
+ * pattern of gitleaks' `azure-ad-client-secret` rule, cmd/generate/config/rules/azure.go).
+ */
+const CLIENT_SECRET_VALUE = /^[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}$/;
+
+export function looksLikeClientSecret(value: string): boolean {
+  return CLIENT_SECRET_VALUE.test(value.trim());
+}
+
+function secretHint(name: SettingName, value: string): string {
+  if (!looksLikeClientSecret(value)) return '';
+  return ` The value looks like a client secret itself, not ${name === 'GRAPH_CLIENT_SECRET_NAME' ? 'the name of the Key Vault secret that holds it' : `what ${name} takes`}: store the secret's value in Key Vault (az keyvault secret set --vault-name <vault> --name graph-client-secret --file <file>), set ${name === 'GRAPH_CLIENT_SECRET_NAME' ? 'this setting to that name' : `${name} to what it describes`}, and, since the value has been in an app setting, consider creating a new client secret and deleting this one.`;
 }
 
 /**
