@@ -198,12 +198,17 @@ async function describeDemoExport(connectionString: string, telemetryItems: numb
   );
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : String(error));
-    process.exitCode = 1;
-  },
-);
+/**
+ * Ends the process once everything is said. A socket a server holds open (an ingestion endpoint
+ * that accepted the telemetry and never answers) would otherwise keep `npm run export` alive
+ * after its run ended, and a scheduled job or CI step that runs it would hang.
+ */
+function exitWith(code: number): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), 1000).unref();
+}
+
+main().then(exitWith, (error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  exitWith(1);
+});
