@@ -650,6 +650,13 @@ export function readSetting<N extends SettingName>(env: Env, name: N): SettingRe
   const text = settingText(env, name);
   const source = text ?? definition.default;
   if (source === undefined) return { state: 'unset' };
+  if (text !== undefined && isPlaceholder(text)) {
+    const shown = definition.secret ? '' : ` "${text}"`;
+    return {
+      state: 'invalid',
+      problem: `${name} still holds the example's placeholder${shown}: set it to ${definition.missing ?? definition.description}.`,
+    };
+  }
   const parsed = definition.parse(source);
   if (parsed instanceof Invalid) {
     return {
@@ -658,6 +665,11 @@ export function readSetting<N extends SettingName>(env: Env, name: N): SettingRe
     };
   }
   return { state: text === undefined ? 'default' : 'set', value: parsed as SettingValue<N> };
+}
+
+/** A value still holding one of local.settings.example.json's `<...>` placeholders. */
+export function isPlaceholder(text: string): boolean {
+  return /<[^<>]+>/.test(text);
 }
 
 /** The value as an error message may show it: not at all for a secret, masked where it may be one. */

@@ -1,8 +1,17 @@
 import { DefaultAzureCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
 
+import { REQUEST_TIMEOUT_MS } from '../../src/azure/deadlines.js';
+import {
+  notAnsweringCode,
+  untrustedCertificateCode,
+  untrustedCertificateHint,
+} from '../../src/azure/networkFailure.js';
 import type { Env } from '../../src/settings.js';
 import { resolveStorageConnection } from '../../src/storageConnection.js';
+
+/** Each try of a storage request ends at the same deadline as every other call (deadlines.ts). */
+const STORAGE_OPTIONS = { retryOptions: { tryTimeoutInMs: REQUEST_TIMEOUT_MS } };
 
 /** The blob service a Functions connection name points at, as the host's Storage extension resolves it. */
 export function blobServiceFor(env: Env, connection: string): BlobServiceClient {
@@ -13,10 +22,39 @@ export function blobServiceFor(env: Env, connection: string): BlobServiceClient 
     );
   }
   if (resolved.kind === 'connectionString')
-    return BlobServiceClient.fromConnectionString(resolved.connectionString);
+    return BlobServiceClient.fromConnectionString(resolved.connectionString, STORAGE_OPTIONS);
   return new BlobServiceClient(
     resolved.blobServiceUri,
     new DefaultAzureCredential(resolved.clientId ? { managedIdentityClientId: resolved.clientId } : {}),
+    STORAGE_OPTIONS,
+  );
+}
+
+/**
+ * A storage failure a newcomer can act on: the setting, the endpoint, and what to check. The
+ * SDK's own message for a missing Azurite is a bare `connect ECONNREFUSED 127.0.0.1:10000`.
+ */
+export function explainStorageError(error: unknown, connection: string, endpoint: string): Error {
+  const host = new URL(endpoint).host;
+  const untrusted = untrustedCertificateCode(error);
+  if (untrusted !== undefined) {
+    return new Error(
+      `Blob storage at ${endpoint} (${connection}): ${untrustedCertificateHint(host, untrusted)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const refused = notAnsweringCode(error);
+  if (refused === undefined) return error instanceof Error ? error : new Error(String(error));
+  const local = /^(127\.0\.0\.1|localhost|\[::1\])(:|$)/.test(host);
+  return new Error(
+    `Blob storage at ${endpoint} did not answer (${refused}); ${connection} points there.` +
+      (local
+        ? ' Is Azurite running? Start it with `npx azurite-blob --skipApiVersionCheck`, or set ' +
+          `${connection} to your storage account's connection string.`
+        : ` Check ${connection} and that this machine can reach the account.`),
+    { cause: error },
   );
 }
 
@@ -43,7 +81,7 @@ export function createBlobReader(env: Env) {
       return await container.getBlobClient(name).downloadToBuffer();
     } catch (error) {
       if ((error as { statusCode?: unknown }).statusCode === 404) return undefined;
-      throw error;
+      throw explainStorageError(error, connection, container.url);
     }
   };
 }
@@ -53,10 +91,14 @@ export function createBlobWriter(env: Env) {
   const locate = createBlobLocator(env);
   return async function writeBindingBlob(connection: string, path: string, content: Buffer): Promise<void> {
     const { container, name } = locate(connection, path);
-    await container.createIfNotExists();
-    // The host stores what the worker handed over, with no content type of its own.
-    await container
-      .getBlockBlobClient(name)
-      .uploadData(content, { blobHTTPHeaders: { blobContentType: 'application/octet-stream' } });
+    try {
+      await container.createIfNotExists();
+      // The host stores what the worker handed over, with no content type of its own.
+      await container
+        .getBlockBlobClient(name)
+        .uploadData(content, { blobHTTPHeaders: { blobContentType: 'application/octet-stream' } });
+    } catch (error) {
+      throw explainStorageError(error, connection, container.url);
+    }
   };
 }

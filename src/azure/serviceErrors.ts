@@ -1,6 +1,7 @@
 import type { ExportConfig, FederatedCredentialSource, VaultCredentialSource } from '../config.js';
 import { ExportError } from '../errors.js';
 import { type FailureKind, parseRetryAfter, RetriesExhaustedError } from '../export/retryPolicy.js';
+import { untrustedCertificateCode, untrustedCertificateHint } from './networkFailure.js';
 
 /** The fields of an Azure SDK RestError, or of a Graph client GraphError, that we read. */
 interface ServiceFailure {
@@ -134,6 +135,14 @@ export function explainKeyVaultError(error: unknown, source: VaultCredentialSour
         code: 'KeyVaultDenied',
       },
     );
+  }
+  const untrusted = untrustedCertificateCode(error);
+  if (untrusted !== undefined) {
+    return new ExportError(`Could not read the ${what}: a TLS trust failure, not a wrong KEY_VAULT_URL.`, {
+      remedy: untrustedCertificateHint(new URL(source.keyVaultUrl).host, untrusted),
+      cause: error,
+      code: 'KeyVaultUnreachable',
+    });
   }
   return new ExportError(`Could not read the ${what}: ${firstLine(messageOf(error))}`, {
     remedy: 'Check KEY_VAULT_URL and that the vault is reachable from the function.',

@@ -331,3 +331,19 @@ describe('parseSchedule, as the host reads NCRONTAB', () => {
     '0 0 17-9 * * *',
   ])('accepts %s, as NCrontab does', (schedule) => expect(reasonFor(schedule)).toBeUndefined());
 });
+
+describe("the example's placeholders", () => {
+  it('are reported as placeholders, naming what to set', () => {
+    expect(
+      problemsOf(
+        validEnv({
+          GRAPH_TENANT_ID: '<directory (tenant) id>',
+          KEY_VAULT_URL: 'https://<your-vault>.vault.azure.net',
+        }),
+      ),
+    ).toEqual([
+      'KEY_VAULT_URL still holds the example\'s placeholder "https://<your-vault>.vault.azure.net": set it to the vault\'s URL, such as https://kv-entra-export.vault.azure.net.',
+      'GRAPH_TENANT_ID still holds the example\'s placeholder "<directory (tenant) id>": set it to the directory (tenant) ID of the app registration.',
+    ]);
+  });
+});
