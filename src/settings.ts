@@ -425,7 +425,8 @@ export const SETTINGS = {
   EXPORT_SCHEDULE: setting({
     required: '',
     default: DEFAULT_SCHEDULE,
-    description: '6-field NCRONTAB (UTC): `{second} {minute} {hour} {day} {month} {day-of-week}`',
+    description:
+      '6-field NCRONTAB (UTC): `{second} {minute} {hour} {day} {month} {day-of-week}`, checked as the host reads it (ranges, names, a step of 1 or more)',
     example: DEFAULT_SCHEDULE,
     deployment: { parameter: 'exportSchedule' },
     secret: false,
@@ -435,7 +436,7 @@ export const SETTINGS = {
     required: '',
     default: DEFAULT_SELECT.join(','),
     description:
-      'user properties, comma-separated (`id` is always included); also `signInActivity` (needs AuditLog.Read.All and Entra ID P1/P2), `onPremisesExtensionAttributes`, `employeeOrgData` and directory extensions (`extension_<appId>_<name>`): see [Recipes](#recipes)',
+      'user properties, comma-separated, each once, in any case (written as Graph spells them; `id` is always included); also `signInActivity` (needs AuditLog.Read.All and Entra ID P1/P2), `onPremisesExtensionAttributes`, `employeeOrgData` and directory extensions (`extension_<appId>_<name>`): see [Recipes](#recipes)',
     example: DEFAULT_SELECT.join(','),
     deployment: { parameter: 'exportSelect' },
     secret: false,
@@ -551,8 +552,7 @@ export const SETTINGS = {
   EXPORT_ACCEPT_SHRINK_UNTIL: setting({
     required: '',
     default: undefined,
-    description:
-      'accepts a drop the guard refused, for runs until this UTC time (`2026-11-26T06:00:00Z`); it expires by itself',
+    description: `accepts a drop the guard refused, for runs until this time with its zone (\`2026-11-26T06:00:00Z\`), at most ${MAX_ACCEPT_SHRINK_DAYS} days ahead; it expires by itself`,
     example: '',
     deployment: { notDeployed: 'a one-off override, set on the app by hand when a refused drop is expected' },
     secret: false,
