@@ -18,6 +18,7 @@ import {
   type Timers,
   withDeadline,
 } from './deadlines.js';
+import { untrustedCertificateCode } from './networkFailure.js';
 import { explainTokenError } from './serviceErrors.js';
 
 const MAX_REDIRECTS = 5;
@@ -183,6 +184,12 @@ export class DeadlineFetchHandler implements Middleware {
         timers,
       );
     } catch (error) {
+      // The Graph client keeps only the message of what fetch threw (`fetch failed`), not its
+      // cause: the socket's or TLS's code goes into the message, where the explanation finds it.
+      const code = error instanceof DeadlineError ? undefined : untrustedCertificateCode(error);
+      if (code !== undefined && error instanceof Error) {
+        throw new TypeError(`${error.message} (${code})`, { cause: error });
+      }
       if (!(error instanceof DeadlineError)) throw error;
       throw endsRun
         ? new RunBudgetError(host, waitingFor(), timeoutMs)

@@ -183,6 +183,19 @@ export function explainManagedIdentityError(error: unknown, source: FederatedCre
 /** Explains a failed Graph request. */
 export function explainGraphError(error: unknown, config: ExportConfig, retries: RetryCounts): ExportError {
   if (error instanceof ExportError) return error;
+  const untrusted = untrustedCertificateCode(
+    error instanceof RetriesExhaustedError ? error.lastError : error,
+  );
+  if (untrusted !== undefined) {
+    return new ExportError(
+      `Microsoft Graph (${config.graphEndpoint}) could not be reached: a TLS trust failure.`,
+      {
+        remedy: untrustedCertificateHint(new URL(config.graphEndpoint).host, untrusted),
+        cause: error,
+        code: 'GraphUnavailable',
+      },
+    );
+  }
   if (error instanceof RetriesExhaustedError) return explainExhaustedRetries(error, config, retries);
   const failure = asFailure(error);
   const message = messageOf(error);

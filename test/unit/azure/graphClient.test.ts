@@ -1,14 +1,18 @@
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 
 import { Client } from '@microsoft/microsoft-graph-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
+import { createCertificateAuthority } from '../../../sandbox/certificates.js';
 import { SandboxDirectory } from '../../../sandbox/directory.js';
 import { SandboxGraph } from '../../../sandbox/graph.js';
 import { SandboxTenant } from '../../../sandbox/tenant.js';
 import { DeadlineError } from '../../../src/azure/deadlines.js';
 import { DeadlineFetchHandler, RunBudgetError } from '../../../src/azure/graphClient.js';
-import { classifyGraphFailure } from '../../../src/azure/serviceErrors.js';
+import { classifyGraphFailure, explainGraphError } from '../../../src/azure/serviceErrors.js';
+import { loadConfig } from '../../../src/config.js';
+import { validEnv } from '../validEnv.js';
 
 // The sandbox's Graph over plain http, with its stall and trickle faults: what the adversarial
 // runs saw. The deadlines are the handler's parameters, so a test waits a fraction of a second
@@ -105,5 +109,30 @@ describe('a Graph request under its deadline', () => {
     const body = (await get(deadlines({ requestTimeoutMs: 10_000 }))) as { value: { id: string }[] };
     expect(body.value).toHaveLength(10);
     expect(body.value[0]).toHaveProperty('displayName');
+  });
+});
+
+describe('a Graph endpoint whose certificate this machine does not trust', () => {
+  it('is explained as a TLS trust failure naming NODE_EXTRA_CA_CERTS, not as a dropped connection', async () => {
+    const authority = createCertificateAuthority('a CA this process does not trust');
+    const { keyPem, certificatePem } = authority.issueServerCertificate(['127.0.0.1']);
+    const untrusted = createHttpsServer({ key: keyPem, cert: certificatePem }, (_request, response) =>
+      response.end('{}'),
+    );
+    await new Promise<void>((resolve) => untrusted.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `https://127.0.0.1:${(untrusted.address() as { port: number }).port}`;
+      const error = await failureOf(
+        Client.initWithMiddleware({ middleware: deadlines() }).api(`${endpoint}/v1.0/users`).get(),
+      );
+      const config = loadConfig(validEnv({ GRAPH_ENDPOINT: endpoint }));
+      const explained = explainGraphError(error, config, { throttled: 0, transient: 0 });
+      expect(explained.message).toMatch(
+        /a TLS trust failure\. The TLS certificate of 127\.0\.0\.1:\d+ is not trusted on this machine \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)\. .*NODE_EXTRA_CA_CERTS/,
+      );
+    } finally {
+      untrusted.closeAllConnections();
+      await new Promise<void>((resolve) => untrusted.close(() => resolve()));
+    }
   });
 });
