@@ -650,7 +650,7 @@ export function readSetting<N extends SettingName>(env: Env, name: N): SettingRe
   const text = settingText(env, name);
   const source = text ?? definition.default;
   if (source === undefined) return { state: 'unset' };
-  if (text !== undefined && isPlaceholder(text)) {
+  if (text !== undefined && isPlaceholder(name, text)) {
     const shown = definition.secret ? '' : ` "${text}"`;
     return {
       state: 'invalid',
@@ -667,10 +667,16 @@ export function readSetting<N extends SettingName>(env: Env, name: N): SettingRe
   return { state: text === undefined ? 'default' : 'set', value: parsed as SettingValue<N> };
 }
 
-/** A value still holding one of local.settings.example.json's `<...>` placeholders. */
-export function isPlaceholder(text: string): boolean {
-  return /<[^<>]+>/.test(text);
+/**
+ * A value still holding a `<...>` placeholder where local.settings.example.json has one: only
+ * there, since elsewhere (a filter on `'<Admins>'`) angle brackets can be meant.
+ */
+export function isPlaceholder(name: SettingName, text: string): boolean {
+  const example: string | undefined = SETTINGS[name].example;
+  return example !== undefined && PLACEHOLDER.test(example) && PLACEHOLDER.test(text);
 }
+
+const PLACEHOLDER = /<[^<>]+>/;
 
 /** The value as an error message may show it: not at all for a secret, masked where it may be one. */
 function quoted(definition: Setting<unknown>, value: string): string {

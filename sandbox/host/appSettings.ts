@@ -40,7 +40,7 @@ export function namesATenant(settings: Env): boolean {
 
 /** The settings that still hold local.settings.example.json's placeholders, as `NAME "value"`. */
 export function placeholderSettings(settings: Env): string[] {
-  return SETTING_NAMES.filter((name) => isPlaceholder(settings[name] ?? '')).map((name) =>
+  return SETTING_NAMES.filter((name) => isPlaceholder(name, settings[name] ?? '')).map((name) =>
     SETTINGS[name].secret ? name : `${name} "${settings[name] ?? ''}"`,
   );
 }

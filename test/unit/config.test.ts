@@ -347,3 +347,11 @@ describe("the example's placeholders", () => {
     ]);
   });
 });
+
+describe('angle brackets outside the placeholders', () => {
+  it('are a value like any other where the example has no placeholder', () => {
+    expect(loadConfig(validEnv({ EXPORT_FILTER: "displayName eq '<Admins>'" })).filter).toBe(
+      "displayName eq '<Admins>'",
+    );
+  });
+});
