@@ -54,7 +54,8 @@ export async function createGraphRequests(
         service: 'The token endpoint',
         host: hostOf(config.authorityHost),
         waitingFor: `a token for ${scope}`,
-        timeoutMs: REQUEST_TIMEOUT_MS,
+        // No token request outlives the run's time budget either.
+        timeoutMs: Math.max(0, Math.min(REQUEST_TIMEOUT_MS, runDeadline - Date.now())),
       },
       (abortSignal) =>
         credential.getToken(scope, { abortSignal, requestOptions: { timeout: REQUEST_TIMEOUT_MS } }),
