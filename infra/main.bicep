@@ -17,8 +17,8 @@ param graphClientId string = ''
 @description('Directory (tenant) ID to export; defaults to the tenant of this subscription.')
 param graphTenantId string = tenant().tenantId
 
-@description('How the app registration signs in, one choice: federated (secretless, the default: the app trusts the function\'s managed identity; infra/scripts/register-app.sh --credential federated), certificate:<name> (a Key Vault certificate; --credential certificate) or secret:<name> (a Key Vault secret; --credential secret).')
-param graphCredential string = 'federated'
+@description('How the app registration signs in, one choice: certificate:<name> (the default: a Key Vault certificate, the one credential the deployed app, func start and npm run export share, renewed by Key Vault; infra/scripts/register-app.sh creates it), federated (secretless: the app trusts the function\'s managed identity, in Azure only; register-app.sh --credential federated) or secret:<name> (a Key Vault secret; --credential secret).')
+param graphCredential string = 'certificate:graph-client-certificate'
 
 @description('Microsoft Graph for this cloud.')
 param graphEndpoint string = 'https://graph.microsoft.com'
@@ -64,7 +64,8 @@ param exportShrinkLimit string = '10%'
 param exportContainer string = 'entra-users'
 
 @minValue(1)
-@description('Days an earlier export (a replaced blob version under latest/) is kept: the export is personal data.')
+@maxValue(99999)
+@description('Days personal data is kept: a replaced version under latest/ or state/, and a blob there no run has rewritten for this long (a previous format\'s export). Longer than the schedule\'s interval, or the current export goes too.')
 param snapshotRetentionDays int = 30
 
 @description('E-mail address alerts go to (a failed run, no completed export in silenceHours); empty for none.')
@@ -72,7 +73,7 @@ param alertEmail string = ''
 
 @minValue(2)
 @maxValue(48)
-@description('Hours without a completed export before the silence alert fires: 26 for the default daily schedule.')
+@description('Hours without a completed export before the silence alert fires: 26 for the default daily schedule. 2-48: the alert reads a two-day window (the longest a log alert accepts) and counts the last silenceHours of it.')
 param silenceHours int = 26
 
 @description('Object ID of the person or pipeline deploying, given Key Vault Certificates Officer and Secrets Officer so the registration script can create the credential. Empty to skip.')

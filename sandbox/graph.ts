@@ -111,6 +111,15 @@ export class SandboxGraph {
   duplicateDeltaEntries = false;
   /** Later delta rounds leave out the users added since the link: a round that misses changes. */
   omitDeltaAdditions = false;
+  /** Answer a kept delta link ($deltatoken) with this status instead (400, 404: a link Graph no longer reads). */
+  refuseDeltaLinksWith: number | undefined;
+  /**
+   * Added to the next /users/$count answers, one each (then the count is true again): the
+   * advanced-query index lagging the directory, which Graph documents as eventually consistent.
+   */
+  countLag: number[] = [];
+  /** Called before a /users or /users/delta page is served; a test may change the directory or hold the request. */
+  beforePage: ((record: GraphRequestRecord) => Promise<void> | void) | undefined;
   /**
    * Users a userPrincipalName range leaves out although they are in it: a Graph whose ge/le
    * disagree with its listing (an unknown collation, a replica behind), to try what the product
@@ -188,7 +197,7 @@ export class SandboxGraph {
       }
       finish(200);
       response.writeHead(200, { 'content-type': 'text/plain' });
-      response.end(String(matches.length));
+      response.end(String(matches.length + (this.countLag.shift() ?? 0)));
       return;
     }
     if (url.pathname === '/v1.0/users/delta') {
@@ -202,6 +211,7 @@ export class SandboxGraph {
         );
         return;
       }
+      await this.beforePage?.(record);
       const answer = this.delta(query);
       if ('error' in answer) {
         fail(answer.status, answer.error, answer.message);
@@ -267,6 +277,8 @@ export class SandboxGraph {
       fail(400, 'Request_UnsupportedQuery', 'Unsupported Query.');
       return;
     }
+    // Before the page's users are chosen (its number is not known yet: a test reads the query).
+    await this.beforePage?.(record);
     const matches = this.matching(query['$filter']);
     if (matches instanceof Error) {
       fail(400, 'Request_UnsupportedQuery', matches.message);
@@ -440,6 +452,13 @@ export class SandboxGraph {
         return { status: 400, error: 'Request_BadRequest', message: 'The delta token is not valid.' };
       }
       if (query['$deltatoken'] !== undefined) {
+        if (this.refuseDeltaLinksWith !== undefined) {
+          return {
+            status: this.refuseDeltaLinksWith,
+            error: this.refuseDeltaLinksWith === 404 ? 'Request_ResourceNotFound' : 'Request_BadRequest',
+            message: 'The delta token is not valid for this request.',
+          };
+        }
         if (this.expireDeltaLinks) {
           return {
             status: 410,

@@ -130,10 +130,14 @@ async function runConfigured(
       env: settings,
       log,
     });
-    const manifest = JSON.parse(
-      outputs.get(exportUsers.outputs.latestManifest.path)!.toString('utf8'),
-    ) as ExportManifest;
+    const manifestBytes = outputs.get(exportUsers.outputs.latestManifest.path);
     endProgress();
+    if (manifestBytes === undefined) {
+      // The function said why (a run that started later published meanwhile) and set no output.
+      console.log('\nPublished nothing: latest/ and state/ are as the newer run left them.');
+      return 0;
+    }
+    const manifest = JSON.parse(manifestBytes.toString('utf8')) as ExportManifest;
     console.log(
       `\nExport complete: ${manifest.userCount} users, ${manifest.pages} pages, ${manifest.retries} retries, ` +
         `${manifest.bytes} bytes (${manifest.format}${manifest.compression === 'gzip' ? ', gzip' : ''}), ${((Date.now() - started) / 1000).toFixed(1)} s.`,

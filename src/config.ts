@@ -40,20 +40,43 @@ export interface FederatedCredentialSource {
 export type GraphCredentialSource = VaultCredentialSource | FederatedCredentialSource;
 
 /**
- * The audience of the managed-identity token a federated credential accepts, by sign-in host
- * (Microsoft Learn, "Configure an application to trust a managed identity").
+ * What a federated credential for the function's managed identity holds, by sign-in host: the
+ * audience of the identity's token, and the issuer that token carries (Microsoft Learn and, for
+ * China, docs.azure.cn: "Configure an application to trust a managed identity"). In Azure China
+ * the issuer is login.partner.microsoftonline.cn whichever sign-in host is used (tokens there
+ * carry it: jenkinsci/azure-ad-plugin#679). The docs name no audience for the US air-gapped
+ * clouds (USNat, USSec), so none is guessed: those use a Key Vault certificate.
  */
-const TOKEN_EXCHANGE_AUDIENCES: Record<string, string> = {
-  'login.microsoftonline.com': 'api://AzureADTokenExchange',
-  'login.microsoftonline.us': 'api://AzureADTokenExchangeUSGov',
-  'login.chinacloudapi.cn': 'api://AzureADTokenExchangeChina',
-  'login.partner.microsoftonline.cn': 'api://AzureADTokenExchangeChina',
-  'login.microsoftonline.eaglex.ic.gov': 'api://AzureADTokenExchangeUSNat',
-  'login.microsoftonline.scloud': 'api://AzureADTokenExchangeUSSec',
+const FEDERATED_CREDENTIAL_CLOUDS: Record<string, { audience: string; issuerHost: string }> = {
+  'login.microsoftonline.com': {
+    audience: 'api://AzureADTokenExchange',
+    issuerHost: 'https://login.microsoftonline.com',
+  },
+  'login.microsoftonline.us': {
+    audience: 'api://AzureADTokenExchangeUSGov',
+    issuerHost: 'https://login.microsoftonline.us',
+  },
+  'login.chinacloudapi.cn': {
+    audience: 'api://AzureADTokenExchangeChina',
+    issuerHost: 'https://login.partner.microsoftonline.cn',
+  },
+  'login.partner.microsoftonline.cn': {
+    audience: 'api://AzureADTokenExchangeChina',
+    issuerHost: 'https://login.partner.microsoftonline.cn',
+  },
 };
 
+const federatedCloud = (authorityHost: string) =>
+  FEDERATED_CREDENTIAL_CLOUDS[new URL(authorityHost).hostname.toLowerCase()];
+
 export function tokenExchangeAudience(authorityHost: string): string | undefined {
-  return TOKEN_EXCHANGE_AUDIENCES[new URL(authorityHost).hostname.toLowerCase()];
+  return federatedCloud(authorityHost)?.audience;
+}
+
+/** The issuer the app registration's federated credential must name for the function's identity. */
+export function federatedCredentialIssuer(authorityHost: string, tenantId: string): string | undefined {
+  const cloud = federatedCloud(authorityHost);
+  return cloud === undefined ? undefined : `${cloud.issuerHost}/${tenantId}/v2.0`;
 }
 
 export interface ExportConfig {

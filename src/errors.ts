@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   'GraphForeignOrigin',
   'GuardRefused',
   'ExportTooLarge',
+  'StorageUnavailable',
   'Unexpected',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -2,7 +2,7 @@
  * Every app setting the product reads, each described once: its name, default, parser, meaning,
  * how the Bicep deploys it, and whether its value is a secret. The configuration loader, the
  * binding registration, telemetry and the host emulator read settings through this table; the
- * README's configuration table, local.settings.example.json and the Bicep are tested against it.
+ * table in docs/configuration.md, local.settings.example.json and the Bicep are tested against it.
  */
 
 import { graphSpelling } from './export/columns.js';
@@ -29,11 +29,11 @@ export type Deployment =
   | { notDeployed: string };
 
 export interface Setting<T> {
-  /** What the README's "required" column says: empty when optional. */
+  /** What the configuration table's "required" column says: empty when optional. */
   required: string;
   /** The text applied when the setting is unset or empty, parsed like any other value. */
   default: string | undefined;
-  /** The README's "example / meaning" column. */
+  /** The configuration table's "example / meaning" column. */
   description: string;
   /** For a required setting: what to set it to, said when it is missing. */
   missing?: string;
@@ -342,11 +342,11 @@ export const SETTINGS = {
     required: 'one of these three',
     default: undefined,
     description:
-      "client ID of the function's user-assigned managed identity that the app registration trusts as a **federated credential** (secretless, recommended; nothing to store or renew)",
+      "client ID of the function's user-assigned managed identity that the app registration trusts as a **federated credential** (secretless, nothing to store or renew; signs in only in Azure, so recommended where the export never runs on a workstation)",
     example: '',
     deployment: {
       fromParameter: 'graphCredential',
-      how: "`federated`, the default: the function's own identity, which infra/scripts/register-app.sh --credential federated makes the app trust",
+      how: "`federated`: the function's own identity, which infra/scripts/register-app.sh --credential federated makes the app trust",
     },
     secret: false,
     echo: 'masked',
@@ -359,7 +359,7 @@ export const SETTINGS = {
     example: 'graph-client-certificate',
     deployment: {
       fromParameter: 'graphCredential',
-      how: '`certificate:<name>`, such as `certificate:graph-client-certificate`, what infra/scripts/register-app.sh --credential certificate creates',
+      how: '`certificate:<name>`; the default, `certificate:graph-client-certificate`, is what infra/scripts/register-app.sh creates',
     },
     secret: false,
     echo: 'masked',
@@ -456,7 +456,7 @@ export const SETTINGS = {
     required: '',
     default: 'false',
     description:
-      '`true` lists only what changed since the last run (`/users/delta`) and rebuilds the full export from the kept state; a full listing every `EXPORT_DELTA_RESYNC_DAYS`, and whenever Graph refuses the delta link (see [Delta listing](#delta-listing))',
+      '`true` lists only what changed since the last run (`/users/delta`) and rebuilds the full export from the kept state; a full listing every `EXPORT_DELTA_RESYNC_DAYS`, and whenever Graph refuses the delta link (see [Delta listing](delta-listing.md))',
     example: 'false',
     deployment: { parameter: 'exportDelta' },
     secret: false,
@@ -502,7 +502,7 @@ export const SETTINGS = {
     required: '',
     default: 'none',
     description:
-      '`none` or `gzip` (for large tenants: a smaller blob and less memory, see [Performance](#performance))',
+      '`none` or `gzip` (for large tenants: a smaller blob and less memory, see [Performance](performance.md))',
     example: 'none',
     deployment: { parameter: 'exportCompress' },
     secret: false,
@@ -523,7 +523,7 @@ export const SETTINGS = {
   EXPORT_PARALLELISM: setting({
     required: '',
     default: '1',
-    description: `1 to ${MAX_PARALLELISM}: partitions of the directory listed at once (see [Performance](#performance)); 1 is one \`@odata.nextLink\` chain`,
+    description: `1 to ${MAX_PARALLELISM}: partitions of the directory listed at once (see [Performance](performance.md)); 1 is one \`@odata.nextLink\` chain`,
     example: '1',
     deployment: { parameter: 'exportParallelism' },
     secret: false,
@@ -533,7 +533,7 @@ export const SETTINGS = {
     required: '',
     default: '4096',
     description:
-      "the Flex Consumption instance's memory, `512`, `2048` or `4096` (the Bicep sets it from `instanceMemoryMB`); a run warns in the log when an export the size of the last one comes near it (see [Performance](#performance))",
+      "the Flex Consumption instance's memory, `512`, `2048` or `4096` (the Bicep sets it from `instanceMemoryMB`); a run warns in the log when an export the size of the last one comes near it (see [Performance](performance.md))",
     example: '4096',
     deployment: { parameter: 'instanceMemoryMB' },
     secret: false,
@@ -543,7 +543,7 @@ export const SETTINGS = {
     required: '',
     default: '10%',
     description:
-      'the publication guard: how far the user count may fall from the last export (`500` users or `10%`); a bigger drop, or any drop to zero, is refused and `latest/` kept (see [Reliability](#reliability))',
+      'the publication guard: how far the user count may fall from the last export (`500` users or `10%`); a bigger drop, or any drop to zero, is refused and `latest/` kept (see [Reliability](reliability.md#the-publication-guard))',
     example: '10%',
     deployment: { parameter: 'exportShrinkLimit' },
     secret: false,

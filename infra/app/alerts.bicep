@@ -8,8 +8,17 @@ param tags object
 param applicationInsightsId string
 @description('Where alerts are e-mailed; empty for none.')
 param alertEmail string
-@description('Hours without a completed export before the silence alert fires (a daily schedule: 26).')
+@minValue(2)
+@maxValue(48)
+@description('Hours without a completed export before the silence alert fires (a daily schedule: 26). At most 48: the rule reads a two-day window, the longest a log alert accepts.')
 param silenceHours int
+
+// Log alerts accept only these windows (minutes): 5, 10, 15, 30, 45, 60, 120, 180, 240, 300, 360,
+// 1440, 2880; anything else (PT26H) is refused at deployment with "Supported granularities are:
+// ..." (Azure/azure-rest-api-specs issue 21258; hashicorp/terraform-provider-azurerm issue 18886).
+// The silence rule therefore reads the longest window, two days, and its query keeps only the last
+// silenceHours of it.
+var silenceWindow = 'P2D'
 
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(alertEmail)) {
   name: 'ag-${namePrefix}'
@@ -65,11 +74,11 @@ resource exportSilent 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview
     enabled: true
     scopes: [applicationInsightsId]
     evaluationFrequency: 'PT1H'
-    windowSize: 'PT${silenceHours}H'
+    windowSize: silenceWindow
     criteria: {
       allOf: [
         {
-          query: 'customEvents | where name == "EntraUserExportCompleted"'
+          query: 'customEvents | where timestamp > ago(${silenceHours}h) | where name == "EntraUserExportCompleted"'
           timeAggregation: 'Count'
           operator: 'LessThan'
           threshold: 1

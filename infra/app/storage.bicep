@@ -46,8 +46,16 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     }
   }
 
-  // The export is personal data: replaced versions of latest/ expire (its history), and so do the
-  // dated snapshots that releases before the versioned layout wrote.
+  // The export is personal data, and so is the state kept beside it (state/ holds the whole
+  // directory). Three rules, one retention period:
+  // - replaced versions under latest/ and state/ (every run writes a new version) expire;
+  // - current blobs there that no run rewrites any more (a previous format's latest/users.json,
+  //   an old latest/changes.ndjson) are deleted once unmodified for the period. A blob the runs
+  //   do rewrite is modified by every run, so its age stays below one schedule interval and this
+  //   rule never reaches it, unless no run completes for the whole period (the silence alert has
+  //   fired for weeks by then) and the last export goes too: retention outranks keeping it;
+  // - the dated snapshots releases before the versioned layout wrote.
+  // Day counts: 0-99999 (Storage lifecycle management, "Rule actions").
   resource lifecycle 'managementPolicies' = {
     name: 'default'
     properties: {
@@ -70,9 +78,20 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
             enabled: true
             type: 'Lifecycle'
             definition: {
-              filters: { blobTypes: ['blockBlob'], prefixMatch: ['${exportContainer}/latest/'] }
+              filters: { blobTypes: ['blockBlob'], prefixMatch: ['${exportContainer}/latest/', '${exportContainer}/state/'] }
               actions: {
                 version: { delete: { daysAfterCreationGreaterThan: snapshotRetentionDays } }
+              }
+            }
+          }
+          {
+            name: 'expire-abandoned-exports'
+            enabled: true
+            type: 'Lifecycle'
+            definition: {
+              filters: { blobTypes: ['blockBlob'], prefixMatch: ['${exportContainer}/latest/', '${exportContainer}/state/'] }
+              actions: {
+                baseBlob: { delete: { daysAfterModificationGreaterThan: snapshotRetentionDays } }
               }
             }
           }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Registers the Entra ID application that entra-user-export signs in as, and gives it its
-# credential: a federated trust of the function's managed identity (secretless), or a certificate
-# or secret kept in Key Vault. What the Graph quickstart does by hand in the portal. Safe to
+# credential: a certificate kept in Key Vault (the default: one credential for the deployed app,
+# func start and npm run export; Key Vault renews it), a federated trust of the function's managed
+# identity (secretless, in Azure only), or a client secret kept in Key Vault. What the Graph quickstart does by hand in the portal. Safe to
 # re-run: each step checks what exists first.
 set -euo pipefail
 
@@ -11,17 +12,20 @@ readonly AUDIT_LOG_READ_ALL_ROLE='b0afded3-3588-46d8-8b3d-9842eff778da'
 
 usage() {
   cat <<'USAGE'
-Usage: infra/scripts/register-app.sh --identity NAME [options]
-       infra/scripts/register-app.sh --credential certificate|secret --vault NAME [options]
+Usage: infra/scripts/register-app.sh --vault NAME [options]
+       infra/scripts/register-app.sh --credential federated --identity NAME [options]
+       infra/scripts/register-app.sh --credential secret --vault NAME [options]
 
 Creates (or finds) the app registration, gives it the Microsoft Graph User.Read.All application
 permission with admin consent, gives it its credential, and prints the app settings.
 
-  --credential KIND         federated (default: secretless, the app trusts the function's
-                            managed identity; nothing to store or renew), certificate or secret
+  --credential KIND         certificate (default: a Key Vault certificate the deployed app,
+                            func start and npm run export all sign in with; Key Vault renews it),
+                            federated (secretless: the app trusts the function's managed
+                            identity; signs in only in Azure) or secret
   --identity NAME           with federated: the function's user-assigned managed identity
                             (the infra output AZURE_FUNCTION_IDENTITY_NAME)
-  --vault NAME              with certificate or secret: the Key Vault that holds it
+  --vault NAME              with certificate (the default) or secret: the Key Vault that holds it
                             (the infra output AZURE_KEY_VAULT_NAME)
   --app-name NAME           app registration display name (default: entra-user-export), matched exactly
   --app-id ID               use this app registration (its application ID) instead of finding it by name
@@ -53,7 +57,7 @@ vault=''
 identity=''
 app_name='entra-user-export'
 app_id=''
-credential='federated'
+credential='certificate'
 certificate_name='graph-client-certificate'
 secret_name='graph-client-secret'
 secret_years='1'
@@ -157,15 +161,19 @@ fi
 if [[ "$credential" == federated ]]; then
   # The identity's tokens for the token-exchange audience sign the app in: issuer, subject
   # (the identity's principal ID, not its client ID) and audience must match exactly.
+  # The issuer is the one the identity's token carries, per cloud as Microsoft documents it
+  # ("Configure an application to trust a managed identity", learn.microsoft.com and, for China,
+  # docs.azure.cn). In China that is login.partner.microsoftonline.cn, not the sign-in host
+  # az cloud show names (login.chinacloudapi.cn): tokens there carry
+  # iss=https://login.partner.microsoftonline.cn/<tenant>/v2.0 (jenkinsci/azure-ad-plugin#679).
   cloud=$(az cloud show --query name -o tsv)
   case "$cloud" in
-    AzureCloud) audience='api://AzureADTokenExchange' ;;
-    AzureUSGovernment) audience='api://AzureADTokenExchangeUSGov' ;;
-    AzureChinaCloud) audience='api://AzureADTokenExchangeChina' ;;
-    *) fail "no token-exchange audience is known for the cloud '$cloud': use --credential certificate" ;;
+    AzureCloud) audience='api://AzureADTokenExchange' issuer_host='https://login.microsoftonline.com' ;;
+    AzureUSGovernment) audience='api://AzureADTokenExchangeUSGov' issuer_host='https://login.microsoftonline.us' ;;
+    AzureChinaCloud) audience='api://AzureADTokenExchangeChina' issuer_host='https://login.partner.microsoftonline.cn' ;;
+    *) fail "no token-exchange audience is documented for the cloud '$cloud': use --credential certificate" ;;
   esac
-  login=$(az cloud show --query endpoints.activeDirectory -o tsv)
-  issuer="${login%/}/$tenant_id/v2.0"
+  issuer="$issuer_host/$tenant_id/v2.0"
   trusted=$(az ad app federated-credential list --id "$app_id" \
     --query "[?issuer=='$issuer' && subject=='$identity_principal_id'].audiences[]" -o tsv)
   if grep -qxF "$audience" <<<"$trusted"; then

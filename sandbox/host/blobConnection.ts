@@ -1,34 +1,12 @@
-import { DefaultAzureCredential } from '@azure/identity';
-import { BlobServiceClient } from '@azure/storage-blob';
+import type { BlobServiceClient } from '@azure/storage-blob';
 
-import { REQUEST_TIMEOUT_MS } from '../../src/azure/deadlines.js';
+import { blobServiceFor } from '../../src/azure/blobStorage.js';
 import {
   notAnsweringCode,
   untrustedCertificateCode,
   untrustedCertificateHint,
 } from '../../src/azure/networkFailure.js';
 import type { Env } from '../../src/settings.js';
-import { resolveStorageConnection } from '../../src/storageConnection.js';
-
-/** Each try of a storage request ends at the same deadline as every other call (deadlines.ts). */
-const STORAGE_OPTIONS = { retryOptions: { tryTimeoutInMs: REQUEST_TIMEOUT_MS } };
-
-/** The blob service a Functions connection name points at, as the host's Storage extension resolves it. */
-export function blobServiceFor(env: Env, connection: string): BlobServiceClient {
-  const resolved = resolveStorageConnection(env, connection);
-  if (resolved === undefined) {
-    throw new Error(
-      `Set ${connection} (a connection string) or ${connection}__blobServiceUri to say where the export goes.`,
-    );
-  }
-  if (resolved.kind === 'connectionString')
-    return BlobServiceClient.fromConnectionString(resolved.connectionString, STORAGE_OPTIONS);
-  return new BlobServiceClient(
-    resolved.blobServiceUri,
-    new DefaultAzureCredential(resolved.clientId ? { managedIdentityClientId: resolved.clientId } : {}),
-    STORAGE_OPTIONS,
-  );
-}
 
 /**
  * A storage failure a newcomer can act on: the setting, the endpoint, and what to check. The

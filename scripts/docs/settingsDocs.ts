@@ -16,7 +16,10 @@ function deploymentCell(deployment: Deployment): string {
   return `not set: ${deployment.notDeployed}`;
 }
 
-/** One README row per setting, as cells. */
+/** The page that holds the configuration table, from the repository root. */
+export const CONFIGURATION_PAGE = 'docs/configuration.md';
+
+/** One table row per setting, as cells. */
 export function settingsTableRows(): string[][] {
   return SETTING_NAMES.map((name) => {
     const definition: Setting<unknown> = SETTINGS[name];
@@ -30,19 +33,23 @@ export function settingsTableRows(): string[][] {
   });
 }
 
-/** The README's configuration table in Markdown (Prettier aligns it). */
+/** The configuration table in Markdown (Prettier aligns it). */
 export function settingsTableMarkdown(): string {
   const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
   return [line(HEADER), line(HEADER.map(() => '---')), ...settingsTableRows().map(line)].join('\n');
 }
 
-/** The cells of the table between the markers in a README. */
-export function readmeTableRows(readme: string): string[][] {
-  const start = readme.indexOf(TABLE_START);
-  const end = readme.indexOf(TABLE_END);
-  if (start < 0 || end < start) throw new Error('The README has no generated settings table.');
-  return readme
-    .slice(start + TABLE_START.length, end)
+/** The cells of the table between the markers in a documentation page. */
+export function documentedTableRows(page: string): string[][] {
+  const start = page.indexOf(TABLE_START);
+  const end = page.indexOf(TABLE_END);
+  if (start < 0 || end < start) throw new Error(`${CONFIGURATION_PAGE} has no generated settings table.`);
+  return markdownTableRows(page.slice(start + TABLE_START.length, end));
+}
+
+/** The body rows of the Markdown table in `text` (header and rule left out), as trimmed cells. */
+export function markdownTableRows(text: string): string[][] {
+  return text
     .split('\n')
     .filter((line) => line.startsWith('|'))
     .slice(2)

@@ -15,8 +15,17 @@ import { partitionedPages, readGraphCount, startPartitions } from './partitioned
 import { classifyGraphFailure, explainGraphError, type RetryCounts } from './serviceErrors.js';
 import { firstUsersUrl } from './usersRequests.js';
 import { listDelta } from './deltaListing.js';
+import { idKey, IdSet } from '../export/idSet.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * How long to wait before asking Graph's count once more when it disagrees with a listing. The
+ * count comes from the advanced-query index, a separate store that is eventually consistent
+ * (Microsoft Graph, "Advanced query capabilities on Microsoft Entra ID objects"); the docs give no
+ * lag, so one short wait is tried before a disagreement costs a second listing.
+ */
+export const COUNT_RECHECK_DELAY_MS = 5_000;
 
 /**
  * The directory through Microsoft Graph: one nextLink chain, or, with EXPORT_PARALLELISM above 1
@@ -47,25 +56,53 @@ export async function openGraphDirectory(
     async listUsers(onPage: PageHandler, options: ListingOptions = {}): Promise<ListingSummary> {
       const notes: string[] = [];
       let listed = 0;
+      // No id twice in any listing: a user renamed between two partitions' reads is listed in both.
+      const ids = new IdSet();
+      let duplicates = 0;
       const handOver = async (page: DirectoryPage) => {
+        if (!('rebuilt' in page)) {
+          const unique = page.filter((user) => ids.add(idKey(String(user['id']))) >= 0);
+          duplicates += page.length - unique.length;
+          page = unique;
+        }
         listed +=
           'rebuilt' in page ? page.rebuilt.filter((entry) => !('removed' in entry)).length : page.length;
         await onPage(page, { retries: total() });
       };
+      const withDuplicates = (summary: ListingSummary): ListingSummary => {
+        if (duplicates === 0) return summary;
+        summary.notes.push(
+          `Graph listed ${duplicates} user${duplicates === 1 ? '' : 's'} a second time (renamed during the listing); each was exported once.`,
+        );
+        return { ...summary, duplicatesDropped: duplicates };
+      };
+      /** Graph's count against the listing's total; asked twice when they differ (the count is eventually consistent). */
+      const compareWithCount = async (): Promise<Pick<ListingSummary, 'graphCount' | 'countDifference'>> => {
+        let graphCount = await readGraphCount(config, graph);
+        if (
+          'count' in graphCount &&
+          graphCount.count !== listed &&
+          Date.now() + COUNT_RECHECK_DELAY_MS < deadline
+        ) {
+          const first = graphCount.count;
+          await sleep(COUNT_RECHECK_DELAY_MS);
+          graphCount = await readGraphCount(config, graph);
+          notes.push(
+            `Graph counted ${first} users where the listing holds ${listed}; asked again after ${COUNT_RECHECK_DELAY_MS / 1000} s: ${'count' in graphCount ? graphCount.count : 'no answer'}.`,
+          );
+        }
+        if ('note' in graphCount) {
+          notes.push(graphCount.note);
+          return {};
+        }
+        return { graphCount: graphCount.count, countDifference: listed - graphCount.count };
+      };
       if (options.delta !== undefined) {
         try {
           const summary = await listDelta(config, options.delta, listChain, handOver, notes);
-          if (summary.mode !== 'delta') return { ...summary, retries: { ...retries } };
+          if (summary.mode !== 'delta') return withDuplicates({ ...summary, retries: { ...retries } });
           // A rebuild is only as good as every change Graph sent: its total is checked like a partitioned listing's.
-          const graphCount = await readGraphCount(config, graph);
-          if ('note' in graphCount) notes.push(graphCount.note);
-          return {
-            ...summary,
-            retries: { ...retries },
-            ...('count' in graphCount
-              ? { graphCount: graphCount.count, countDifference: listed - graphCount.count }
-              : {}),
-          };
+          return withDuplicates({ ...summary, retries: { ...retries }, ...(await compareWithCount()) });
         } catch (error) {
           throw explainGraphError(error, config, retries);
         }
@@ -82,23 +119,20 @@ export async function openGraphDirectory(
             : undefined;
         if (partitioned === undefined) {
           for await (const page of sequential) await handOver(page.users);
-          return { mode: 'sequential', partitions: 1, retries: { ...retries }, notes };
+          return withDuplicates({ mode: 'sequential', partitions: 1, retries: { ...retries }, notes });
         }
         await sequential.return(undefined);
         for await (const users of partitionedPages(partitioned, config.parallelism, first.value.users)) {
           await handOver(users);
         }
-        const graphCount = await readGraphCount(config, graph);
-        if ('note' in graphCount) notes.push(graphCount.note);
-        return {
+        const counted = await compareWithCount();
+        return withDuplicates({
           mode: 'partitioned',
           partitions: partitioned.chains.length,
           retries: { ...retries },
           notes,
-          ...('count' in graphCount
-            ? { graphCount: graphCount.count, countDifference: listed - graphCount.count }
-            : {}),
-        };
+          ...counted,
+        });
       } catch (error) {
         throw explainGraphError(error, config, retries);
       }

@@ -1,4 +1,9 @@
-import type { ExportConfig, FederatedCredentialSource, VaultCredentialSource } from '../config.js';
+import {
+  type ExportConfig,
+  federatedCredentialIssuer,
+  type FederatedCredentialSource,
+  type VaultCredentialSource,
+} from '../config.js';
 import { ExportError } from '../errors.js';
 import { type FailureKind, parseRetryAfter, RetriesExhaustedError } from '../export/retryPolicy.js';
 import { untrustedCertificateCode, untrustedCertificateHint } from './networkFailure.js';
@@ -29,13 +34,32 @@ function credentialName(config: ExportConfig): string {
 }
 
 /** The federated credential the app registration must hold for the function's identity. */
-function noMatchingFederatedCredential(config: ExportConfig): string {
+function federatedCredentialNeeded(config: ExportConfig): { identity: string; wanted: string } {
   const source = config.graphCredential;
   const audience = source.kind === 'federated' ? source.audience : 'api://AzureADTokenExchange';
   const identity = source.kind === 'federated' ? source.managedIdentityClientId : '(none)';
+  const issuer =
+    federatedCredentialIssuer(config.authorityHost, config.tenantId) ??
+    `${config.authorityHost}/${config.tenantId}/v2.0`;
+  return {
+    identity,
+    wanted: `a federated credential with issuer ${issuer}, subject = that identity's principal (object) ID, and audience ${audience}`,
+  };
+}
+
+/** AADSTS70025: the app has no federated credential at all (step 2 of the secretless set-up was skipped). */
+function noFederatedCredential(config: ExportConfig): string {
+  const { identity, wanted } = federatedCredentialNeeded(config);
   return (
-    `The app registration ${config.clientId} does not trust the managed identity ${identity} (GRAPH_FEDERATED_IDENTITY_CLIENT_ID): it needs a federated credential with issuer ${config.authorityHost}/${config.tenantId}/v2.0, ` +
-    `subject = that identity's principal (object) ID, and audience ${audience}. Run infra/scripts/register-app.sh --credential federated --identity <identity name>, ` +
+    `The app registration ${config.clientId} has no federated credential, so it cannot trust the managed identity ${identity} (GRAPH_FEDERATED_IDENTITY_CLIENT_ID): the step that registers it was skipped. ` +
+    `Run infra/scripts/register-app.sh --credential federated --identity <identity name> (the infra output AZURE_FUNCTION_IDENTITY_NAME), which adds ${wanted}; or deploy with graphCredential=certificate:graph-client-certificate.`
+  );
+}
+
+function noMatchingFederatedCredential(config: ExportConfig): string {
+  const { identity, wanted } = federatedCredentialNeeded(config);
+  return (
+    `The app registration ${config.clientId} does not trust the managed identity ${identity} (GRAPH_FEDERATED_IDENTITY_CLIENT_ID): it needs ${wanted}. Run infra/scripts/register-app.sh --credential federated --identity <identity name>, ` +
     "or check under App registrations > Certificates & secrets > Federated credentials that the subject is the identity's object ID, not its client ID."
   );
 }
@@ -44,6 +68,7 @@ function noMatchingFederatedCredential(config: ExportConfig): string {
 const AADSTS_REMEDIES: Record<string, (config: ExportConfig) => string> = {
   '7000215': (config) =>
     `The client secret is wrong. Store the secret's Value (not its Secret ID) in Key Vault as "${credentialName(config)}": App registrations > Certificates & secrets.`,
+  '70025': noFederatedCredential,
   '70021': noMatchingFederatedCredential,
   '700211': noMatchingFederatedCredential,
   '700212': noMatchingFederatedCredential,

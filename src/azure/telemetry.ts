@@ -4,6 +4,7 @@ import { TelemetryClient } from 'applicationinsights';
 import type { TelemetrySettings } from '../config.js';
 import type { ErrorCode } from '../errors.js';
 import type { ExportManifest } from '../export/manifest.js';
+import type { NewerRun } from '../export/runIdentity.js';
 import { TELEMETRY_FLUSH_TIMEOUT_MS, withDeadline } from './deadlines.js';
 
 /** What a run reports to Application Insights. */
@@ -11,14 +12,18 @@ export interface RunTelemetry {
   trackCompleted(manifest: ExportManifest): void;
   /** `code` is stable (see ERROR_CODES) so that an alert can be written on it. */
   trackFailed(error: Error, code: ErrorCode): void;
+  /** The run published nothing: a run that started later had published meanwhile. */
+  trackSuperseded(runId: string, newer: NewerRun): void;
   flush(): Promise<void>;
 }
 
 export const EXPORT_COMPLETED_EVENT = 'EntraUserExportCompleted';
+export const EXPORT_SUPERSEDED_EVENT = 'EntraUserExportSuperseded';
 
 const silent: RunTelemetry = {
   trackCompleted: () => undefined,
   trackFailed: () => undefined,
+  trackSuperseded: () => undefined,
   flush: async () => undefined,
 };
 
@@ -47,6 +52,17 @@ export function createRunTelemetry(
     },
     trackFailed(error, code) {
       client.trackException({ exception: error, properties: { operation: 'exportUsers', errorCode: code } });
+    },
+    trackSuperseded(runId, newer) {
+      client.trackEvent({
+        name: EXPORT_SUPERSEDED_EVENT,
+        properties: {
+          runId,
+          outcome: 'superseded',
+          newerRunId: newer.runId,
+          newerRunStartedAt: newer.startedAt,
+        },
+      });
     },
     flush: () =>
       withDeadline(
@@ -95,6 +111,7 @@ export function completedEvent(manifest: ExportManifest) {
   return {
     name: EXPORT_COMPLETED_EVENT,
     properties: {
+      runId: manifest.runId,
       format: manifest.format,
       compression: manifest.compression,
       blobName: manifest.blobName,

@@ -4,16 +4,19 @@
  * small: the previous state is indexed in about 36 bytes a user (id key, digest, hash slot), and old
  * and new values are read back by streaming the two states, holding only the users that changed.
  */
-import { createHash, hash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
 import type { Deletion } from './deltaMerge.js';
 import type { GraphUser } from './formats.js';
+import { idKey, IdSet } from './idSet.js';
 
-/** The first line of a state: what its users hold, so a run knows whether it can compare. */
+/** The first line of a state: what its users hold and which run wrote it, so a run knows whether it can compare. */
 export interface StateHeader {
-  entraUserExportState: 1;
+  entraUserExportState: 2;
+  /** The run that wrote the state; its manifest names the state's sha256. */
+  runId: string;
   properties: string[];
 }
 
@@ -27,22 +30,14 @@ export interface ChangeSummary {
   /** Whether there was a previous state to compare with; when not, why. */
   compared: boolean;
   reason: string | null;
+  /** The run whose state this report compares with: what changed since that run. */
+  sinceRunId: string | null;
   added: number;
   removed: number;
   changed: number;
 }
 
-const KEY_BYTES = 16;
 const DIGEST_BYTES = 12;
-const ENTRY_BYTES = KEY_BYTES + DIGEST_BYTES;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** A user id as 16 bytes: a GUID's own bytes, anything else a digest of it. */
-function idKey(id: string): Buffer {
-  return GUID.test(id)
-    ? Buffer.from(id.replace(/-/g, ''), 'hex')
-    : createHash('sha256').update(id).digest().subarray(0, KEY_BYTES);
-}
 
 /** A digest of everything exported about a user: equal digests, equal users. */
 function userDigest(line: string): Buffer {
@@ -88,17 +83,6 @@ function gunzipped(content: Buffer): AsyncIterable<Buffer> {
   return Readable.from([content]).pipe(createGunzip({ chunkSize: 256 * 1024 }));
 }
 
-/** How many lines a gzipped NDJSON buffer holds, without decoding them; throws if it is not whole. */
-async function countGzippedLines(content: Buffer): Promise<number> {
-  let count = 0;
-  let last = NEWLINE;
-  for await (const chunk of gunzipped(content)) {
-    for (let at = chunk.indexOf(NEWLINE); at >= 0; at = chunk.indexOf(NEWLINE, at + 1)) count += 1;
-    if (chunk.length > 0) last = chunk[chunk.length - 1]!;
-  }
-  return last === NEWLINE ? count : count + 1;
-}
-
 /** Every line after the first (a state's header), in batches. */
 export async function* usersOfState(content: Buffer): AsyncGenerator<string[]> {
   let first = true;
@@ -108,24 +92,37 @@ export async function* usersOfState(content: Buffer): AsyncGenerator<string[]> {
   }
 }
 
-export function stateHeaderLine(properties: readonly string[]): string {
-  const header: StateHeader = { entraUserExportState: 1, properties: [...properties] };
+export function stateHeaderLine(properties: readonly string[], runId: string): string {
+  const header: StateHeader = { entraUserExportState: 2, runId, properties: [...properties] };
   return JSON.stringify(header);
 }
 
+/** Why a kept state is not a baseline; the reason goes to the log, the manifest and the report. */
+export interface NotABaseline {
+  reason: string;
+}
+
 /**
- * The previous state: its header checked, its lines counted, and, for a listing that must look users
- * up by id, an index of (id key, digest) entries in line order; which lines this run saw.
+ * The previous state, read as untrusted input: its header checked, every line parsed and checked
+ * (an object with a string id, exactly the header's properties, no id twice), and an index of
+ * (id key, digest) in line order for the listing to look users up; which lines this run saw.
  */
 export class PreviousState {
   private readonly seen: Uint8Array;
-  private index: { entries: Buffer; slots: Uint32Array } | undefined;
 
   private constructor(
     readonly content: Buffer,
-    readonly size: number,
+    /** The run that wrote it (its header's runId). */
+    readonly runId: string,
+    private readonly ids: IdSet,
+    private readonly digests: Buffer,
   ) {
-    this.seen = new Uint8Array(size);
+    this.seen = new Uint8Array(ids.size);
+  }
+
+  /** How many users the state holds. */
+  get size(): number {
+    return this.ids.size;
   }
 
   /** How many users of the previous state this run has not seen (so far). */
@@ -135,53 +132,37 @@ export class PreviousState {
     return count;
   }
 
-  /**
-   * Reads a state; a reason instead when it cannot serve as a baseline for these properties.
-   * `indexed`: also build the index now (a listing from Graph needs it; a delta rebuild, which
-   * meets the previous users in line order, does not).
-   */
+  /** Reads a state; a reason instead when it cannot serve as a baseline for these properties. */
   static async read(
     content: Buffer | undefined,
     properties: readonly string[],
-    { indexed = true }: { indexed?: boolean } = {},
-  ): Promise<PreviousState | { reason: string }> {
+  ): Promise<PreviousState | NotABaseline> {
     if (content === undefined) return { reason: 'no previous state: this is the first run' };
+    let header: Partial<StateHeader> | undefined;
     try {
-      const header = await readHeader(content);
-      if (header === undefined) return { reason: 'the previous state is empty' };
-      if (header.entraUserExportState !== 1 || !Array.isArray(header.properties)) {
-        return { reason: 'the previous state has an unknown version' };
-      }
-      if (JSON.stringify(header.properties) !== JSON.stringify(properties)) {
-        return {
-          reason: `the exported properties changed (EXPORT_SELECT or EXPORT_INCLUDE_MANAGER: ${header.properties.join(',')} before), so this run is the new baseline`,
-        };
-      }
-      if (!indexed) return new PreviousState(content, (await countGzippedLines(content)) - 1);
-      const index = await buildIndex(content);
-      const state = new PreviousState(content, index.size);
-      state.index = index;
-      return state;
+      header = await readHeader(content);
     } catch (error) {
       return { reason: `the previous state could not be read (${(error as Error).message})` };
     }
-  }
-
-  /** Builds the index if this state was read without it (a delta round Graph refused, listed in full). */
-  async ensureIndex(): Promise<void> {
-    this.index ??= await buildIndex(this.content);
-  }
-
-  /** The entry of an id key, or -1: open addressing over the first four bytes of the key. */
-  private find(key: Buffer): number {
-    if (this.index === undefined) throw new Error('PreviousState: ensureIndex() before looking a user up');
-    const { entries, slots } = this.index;
-    const mask = slots.length - 1;
-    for (let slot = slotOf(key, 0) & mask; ; slot = (slot + 1) & mask) {
-      const entry = slots[slot]!;
-      if (entry === 0) return -1;
-      const start = (entry - 1) * ENTRY_BYTES;
-      if (entries.compare(key, 0, KEY_BYTES, start, start + KEY_BYTES) === 0) return entry - 1;
+    if (header === undefined) return { reason: 'the previous state is empty' };
+    if (
+      header.entraUserExportState !== 2 ||
+      typeof header.runId !== 'string' ||
+      !/^[A-Za-z0-9-]{1,64}$/.test(header.runId) ||
+      !Array.isArray(header.properties)
+    ) {
+      return { reason: 'the previous state was written by another version, so this run is the new baseline' };
+    }
+    if (JSON.stringify(header.properties) !== JSON.stringify(properties)) {
+      return {
+        reason: `the exported properties changed (EXPORT_SELECT or EXPORT_INCLUDE_MANAGER: ${header.properties.join(',')} before), so this run is the new baseline`,
+      };
+    }
+    try {
+      const { ids, digests } = await buildIndex(content, properties);
+      return new PreviousState(content, header.runId, ids, digests);
+    } catch (error) {
+      return { reason: `the previous state is not usable (${(error as Error).message})` };
     }
   }
 
@@ -190,12 +171,12 @@ export class PreviousState {
    * number in the previous state (entries are kept in line order), or -1.
    */
   observe(id: string, line: string): { kind: 'added' | 'changed' | 'unchanged'; position: number } {
-    const position = this.find(idKey(id));
+    const position = this.ids.indexOf(idKey(id));
     if (position < 0) return { kind: 'added', position };
     this.seen[position] = 1;
     const digest = userDigest(line);
-    const start = position * ENTRY_BYTES + KEY_BYTES;
-    const same = this.index!.entries.compare(digest, 0, DIGEST_BYTES, start, start + DIGEST_BYTES) === 0;
+    const start = position * DIGEST_BYTES;
+    const same = this.digests.compare(digest, 0, DIGEST_BYTES, start, start + DIGEST_BYTES) === 0;
     return { kind: same ? 'unchanged' : 'changed', position };
   }
 
@@ -216,45 +197,53 @@ async function readHeader(content: Buffer): Promise<Partial<StateHeader> | undef
   return undefined;
 }
 
-/** (id key, digest) of every user line, in line order, and the hash slots over them. */
-async function buildIndex(content: Buffer): Promise<{ entries: Buffer; slots: Uint32Array; size: number }> {
-  let packed = Buffer.alloc(ENTRY_BYTES * 1024);
-  let count = 0;
+/**
+ * Every user line checked as the run wrote it (a state is read back from Storage, where anyone with
+ * write access may have changed it), and (id key, digest) of each in line order. Throws on the
+ * first line that is not a user of these properties; no value of the line is quoted.
+ */
+async function buildIndex(
+  content: Buffer,
+  properties: readonly string[],
+): Promise<{ ids: IdSet; digests: Buffer }> {
+  const ids = new IdSet();
+  let digests = Buffer.alloc(DIGEST_BYTES * 1024);
+  let position = 0;
   for await (const batch of usersOfState(content))
     for (const line of batch) {
-      if ((count + 1) * ENTRY_BYTES > packed.length) {
-        const grown = Buffer.alloc(packed.length * 2);
-        packed.copy(grown);
-        packed = grown;
+      const id = checkedStateLine(line, properties, position + 2);
+      if (ids.add(idKey(id)) < 0) {
+        throw new Error(`line ${position + 2} holds a user id that an earlier line already holds`);
       }
-      idKey(idOfLine(line)).copy(packed, count * ENTRY_BYTES);
-      userDigest(line).copy(packed, count * ENTRY_BYTES + KEY_BYTES);
-      count += 1;
+      if ((position + 1) * DIGEST_BYTES > digests.length) {
+        const grown = Buffer.alloc(digests.length * 2);
+        digests.copy(grown);
+        digests = grown;
+      }
+      userDigest(line).copy(digests, position * DIGEST_BYTES);
+      position += 1;
     }
-  return { entries: packed.subarray(0, count * ENTRY_BYTES), slots: buildSlots(packed, count), size: count };
+  return { ids, digests: digests.subarray(0, position * DIGEST_BYTES) };
 }
 
-/** A well-spread slot number from a 16-byte key, whatever part of it varies. */
-function slotOf(bytes: Buffer, offset: number): number {
-  const mixed =
-    bytes.readUInt32LE(offset) ^
-    Math.imul(bytes.readUInt32LE(offset + 4), 0x85ebca6b) ^
-    Math.imul(bytes.readUInt32LE(offset + 8), 0xc2b2ae35) ^
-    Math.imul(bytes.readUInt32LE(offset + 12), 0x27d4eb2f);
-  return Math.imul(mixed ^ (mixed >>> 15), 0x9e3779b1) >>> 0;
-}
-
-function buildSlots(entries: Buffer, count: number): Uint32Array {
-  let size = 1;
-  while (size < count * 2) size *= 2;
-  const slots = new Uint32Array(size);
-  const mask = size - 1;
-  for (let entry = 0; entry < count; entry += 1) {
-    let slot = slotOf(entries, entry * ENTRY_BYTES) & mask;
-    while (slots[slot] !== 0) slot = (slot + 1) & mask;
-    slots[slot] = entry + 1;
+/** A state line's id, once the line is known to be a user with exactly `properties`, in order. */
+function checkedStateLine(line: string, properties: readonly string[], lineNumber: number): string {
+  let user: unknown;
+  try {
+    user = JSON.parse(line);
+  } catch {
+    throw new Error(`line ${lineNumber} is not JSON`);
   }
-  return slots;
+  if (typeof user !== 'object' || user === null || Array.isArray(user)) {
+    throw new Error(`line ${lineNumber} is not a user object`);
+  }
+  const names = Object.keys(user);
+  if (names.length !== properties.length || names.some((name, at) => name !== properties[at])) {
+    throw new Error(`line ${lineNumber} holds other properties than the state's header lists`);
+  }
+  const id = (user as { id?: unknown }).id;
+  if (typeof id !== 'string' || id === '') throw new Error(`line ${lineNumber} has no string id`);
+  return id;
 }
 
 const UNCHANGED = 0;
@@ -278,11 +267,6 @@ export class ChangeTracker {
     this.changedLines = new Uint8Array(previous?.size ?? 0);
   }
 
-  /** Before users from a listing: they are looked up by id. */
-  async readyForLookups(): Promise<void> {
-    await this.previous?.ensureIndex();
-  }
-
   /** A user from a listing: looked up in the previous state by id. */
   observe(id: string, line: string): void {
     if (this.previous === undefined) return;
@@ -304,6 +288,14 @@ export class ChangeTracker {
   /** A user of the previous state a delta round removed, and how, when Graph said. */
   observeRemoval(position: number, deletion: Deletion | undefined): void {
     if (deletion !== undefined) this.deletions.set(position, deletion);
+  }
+
+  /**
+   * Takes the removal reasons an earlier listing of the same run found (a delta round whose rebuild
+   * did not check out, listed again in full): the full listing sees who left, not how.
+   */
+  keepDeletionsOf(earlier: ChangeTracker): void {
+    for (const [position, deletion] of earlier.deletions) this.deletions.set(position, deletion);
   }
 
   /** How the previous state's user on line `position` left, when a delta round said. */

@@ -2,11 +2,32 @@ import type { ExportConfig } from '../config.js';
 import { usersBlobName } from './blobLayout.js';
 import type { ChangeSummary } from './changes.js';
 import type { CollectedOutput } from './compressedOutput.js';
-import type { GuardDecision } from './publicationGuard.js';
+import type { GuardDecision, PublishedCount } from './publicationGuard.js';
 import type { ListingSummary } from './runExport.js';
+
+/** One blob a run wrote: its name in the container and its exact bytes. */
+export interface BlobRecord {
+  name: string;
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * Every blob a run wrote. The next run builds on the state and the delta link only when their
+ * bytes are these; a reader checks the users blob and the change report the same way.
+ */
+export interface ManifestBlobs {
+  users: BlobRecord;
+  changes: BlobRecord;
+  state: BlobRecord;
+  /** With EXPORT_DELTA: where the next round starts; null without. */
+  deltaState: BlobRecord | null;
+}
 
 /** What `manifest.json` says about one export: enough to find, verify and explain it. */
 export interface ExportManifest {
+  /** The run that wrote this manifest and every blob it names (the invocation id). */
+  runId: string;
   generatedAt: string;
   startedAt: string;
   userCount: number;
@@ -30,10 +51,16 @@ export interface ExportManifest {
   credentialWarning: string | null;
   /** The change report beside the export: counts, or why there was nothing to compare with. */
   changes: ChangeSummary;
+  blobs: ManifestBlobs;
+  /** The state this run compared with (null when it had none): still whole if this run's did not land. */
+  baseline: { runId: string; stateSha256: string } | null;
+  /** This publication's user count and the last ones', newest first: the guard's floor. */
+  history: PublishedCount[];
   durationMs: number;
 }
 
 export interface RunFacts {
+  runId: string;
   startedAt: Date;
   finishedAt: Date;
   userCount: number;
@@ -44,10 +71,14 @@ export interface RunFacts {
   guard: GuardDecision;
   credentialWarning: string | null;
   changes: ChangeSummary;
+  blobs: ManifestBlobs;
+  baseline: ExportManifest['baseline'];
+  history: PublishedCount[];
 }
 
 export function buildManifest(config: ExportConfig, run: RunFacts): ExportManifest {
   return {
+    runId: run.runId,
     generatedAt: run.finishedAt.toISOString(),
     startedAt: run.startedAt.toISOString(),
     userCount: run.userCount,
@@ -68,6 +99,9 @@ export function buildManifest(config: ExportConfig, run: RunFacts): ExportManife
     guard: run.guard,
     credentialWarning: run.credentialWarning,
     changes: run.changes,
+    blobs: run.blobs,
+    baseline: run.baseline,
+    history: run.history,
     durationMs: run.finishedAt.getTime() - run.startedAt.getTime(),
   };
 }

@@ -6,6 +6,8 @@
  * `ByteString`, then a byte-array copy). The README's Performance section gives the figures.
  */
 
+import { ExportError } from '../errors.js';
+
 const MIB = 1024 * 1024;
 
 /** The worker with the SDKs loaded, before the first page (bench, 10k-user rows). */
@@ -23,8 +25,15 @@ export const HAND_OVER_COPIES = 5;
  */
 export const STATE_BYTES_PER_USER = 60;
 export const STATE_COPIES = 10;
-/** Both gRPC ends cap a message at int.MaxValue: the whole hand-over must fit in one. */
+/**
+ * Both gRPC ends cap a message at int.MaxValue (azure-functions-host:
+ * RpcWorkerConstants.DefaultMaxMessageLengthBytes, the limit its gRPC server's Startup.cs applies;
+ * not configurable), and the worker returns every output binding of an invocation in one
+ * InvocationResponse: the outputs' sum must fit in one.
+ */
 export const GRPC_MESSAGE_LIMIT_BYTES = 2 ** 31 - 1;
+/** The rest of that message (binding names, the invocation id, the protobuf framing): generous. */
+export const HAND_OVER_OVERHEAD_BYTES = MIB;
 /** Warn when the estimate passes this share of a limit. */
 export const WARNING_SHARE = 0.8;
 
@@ -32,6 +41,39 @@ export interface ExportSize {
   userCount: number;
   /** The stored users blob, as handed to the host. */
   bytes: number;
+  /**
+   * Every blob the run handed to the host, the users blob among them (the change report, the
+   * state, the delta link, the manifest: whatever the manifest names); the users blob alone
+   * when nothing more is known.
+   */
+  outputBytes?: readonly number[];
+}
+
+/** One output binding's content on its way to the host. */
+export interface HandedOutput {
+  name: string;
+  bytes: number;
+}
+
+const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
+const byteCount = (bytes: number) => `${bytes.toLocaleString('en-US')} bytes`;
+
+/**
+ * Refuses a run whose outputs, together, exceed what one gRPC message carries: the host would
+ * drop the whole response and write none of them, after the run's work. Checked before anything
+ * is handed over, so the run fails with the remedy instead.
+ */
+export function handOverTooLarge(outputs: readonly HandedOutput[]): ExportError | undefined {
+  const total = sum(outputs.map((output) => output.bytes));
+  if (total + HAND_OVER_OVERHEAD_BYTES <= GRPC_MESSAGE_LIMIT_BYTES) return undefined;
+  const parts = outputs.map((output) => `${output.name} ${byteCount(output.bytes)}`).join(', ');
+  return new ExportError(
+    `This run's outputs total ${byteCount(total)} (${parts}), more than the 2 GiB (${byteCount(GRPC_MESSAGE_LIMIT_BYTES)}) the Functions host takes from the worker in one message, which carries them all; nothing was published.`,
+    {
+      remedy: 'Set EXPORT_COMPRESS=gzip (about 8x smaller), or narrow EXPORT_SELECT.',
+      code: 'ExportTooLarge',
+    },
+  );
 }
 
 /** The instance's estimated peak: both processes, the export buffer, and its copies on the way to the host. */
@@ -47,19 +89,22 @@ export function largestTenant(instanceMemoryMB: number, bytesPerUser: number): n
   const byMemory =
     available /
     ((1 + HAND_OVER_COPIES) * bytesPerUser + WORKER_BYTES_PER_USER + STATE_COPIES * STATE_BYTES_PER_USER);
-  const byMessage = GRPC_MESSAGE_LIMIT_BYTES / bytesPerUser;
+  // The users blob and the state travel in the same message.
+  const byMessage =
+    (GRPC_MESSAGE_LIMIT_BYTES - HAND_OVER_OVERHEAD_BYTES) / (bytesPerUser + STATE_BYTES_PER_USER);
   return Math.max(0, Math.floor(Math.min(byMemory, byMessage)));
 }
 
-/** A warning when an export the size of the last one comes near what the instance or gRPC can hold. */
+/** A warning when an export the size of the last one comes near what the instance or one gRPC message can hold. */
 export function memoryWarning(previous: ExportSize, instanceMemoryMB: number): string | undefined {
   const peak = estimateInstancePeakBytes(previous);
   const instance = instanceMemoryMB * MIB;
   const mb = (bytes: number) => `${Math.round(bytes / MIB).toLocaleString('en-US')} MiB`;
   const last = `The last export was ${mb(previous.bytes)} for ${previous.userCount.toLocaleString('en-US')} users`;
-  if (previous.bytes > WARNING_SHARE * GRPC_MESSAGE_LIMIT_BYTES) {
+  const handedOver = sum(previous.outputBytes ?? [previous.bytes]);
+  if (handedOver > WARNING_SHARE * GRPC_MESSAGE_LIMIT_BYTES) {
     return (
-      `${last}, near the 2 GiB the worker can hand to the Functions host in one message; ` +
+      `${last}, and its outputs together ${mb(handedOver)}, near the 2 GiB the worker can hand to the Functions host in one message (every output travels in it); ` +
       'a larger export fails outright. Set EXPORT_COMPRESS=gzip (about 8x smaller) or narrow EXPORT_SELECT.'
     );
   }

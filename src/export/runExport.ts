@@ -1,12 +1,27 @@
 import { describeCredentialSource, type ExportConfig } from '../config.js';
+import { ExportError } from '../errors.js';
 import { type ChangeSummary, changeLines, ChangeTracker, PreviousState, stateHeaderLine } from './changes.js';
 import { exportedProperties } from './columns.js';
 import { createOutputCollector } from './compressedOutput.js';
 import { type RebuiltUser, rebuiltUsers } from './deltaMerge.js';
 import { createSerializer, type GraphUser, lineProjector } from './formats.js';
-import { memoryWarning } from './memoryBudget.js';
-import { buildManifest, type ExportManifest } from './manifest.js';
-import { checkPublication, type PreviousExportReading } from './publicationGuard.js';
+import { blobLayout } from './blobLayout.js';
+import { handOverTooLarge, memoryWarning } from './memoryBudget.js';
+import { type BlobRecord, buildManifest, type ExportManifest, manifestBytes } from './manifest.js';
+import {
+  checkPublication,
+  guardHistory,
+  type PreviousExportReading,
+  readPreviousExport,
+} from './publicationGuard.js';
+import {
+  type DeltaState,
+  newerRunThan,
+  type NewerRun,
+  sha256Of,
+  vouchedDeltaState,
+  vouchedState,
+} from './runIdentity.js';
 
 export interface ListingProgress {
   /** Graph requests retried so far in this listing. */
@@ -23,8 +38,12 @@ export interface ListingOptions {
   sequential?: boolean;
   /** With EXPORT_DELTA: what the last run kept, to rebuild the directory from one delta round. */
   delta?: {
+    /** The kept state, only when the last manifest vouches for it. */
     previousState: Buffer | undefined;
-    previous: DeltaState | undefined;
+    /** The kept delta link, only when the last manifest vouches for it and for the state. */
+    previous: DeltaLink | undefined;
+    /** Why there is no kept link to follow, when there is none. */
+    noLinkBecause?: string;
     properties: readonly string[];
     now: Date;
     /** Why this listing must be a full round whatever was kept (a rebuild came up short). */
@@ -32,13 +51,10 @@ export interface ListingOptions {
   };
 }
 
-/** Where the next /users/delta round starts, kept in `state/delta.json`. */
-export interface DeltaState {
-  deltaLink: string;
-  /** When the directory was last listed in full (an initial delta round). */
-  fullSyncAt: string;
-  properties: string[];
-}
+export type { DeltaState } from './runIdentity.js';
+
+/** Where the next /users/delta round starts, as a listing ends it (the run adds its id when it keeps it). */
+export type DeltaLink = Omit<DeltaState, 'runId'>;
 
 /** The directory as the run sees it: every user, a page at a time. */
 export interface UserDirectory {
@@ -56,10 +72,12 @@ export interface ListingSummary {
   /** Graph's own count (`/users/$count`) after a partitioned listing, and how far the export is from it. */
   graphCount?: number;
   countDifference?: number;
+  /** Users Graph listed twice (a user renamed into a partition not yet listed), exported once. */
+  duplicatesDropped?: number;
   /** Why the listing did what it did (a fallback to one chain, a count that could not be read). */
   notes: string[];
   /** After a delta listing: where the next round starts. */
-  delta?: DeltaState;
+  delta?: DeltaLink;
 }
 
 export interface RunLog {
@@ -68,19 +86,24 @@ export interface RunLog {
 }
 
 export interface RunExportDependencies {
+  /** This run's id (the invocation id): the manifest, the state and the delta state carry it. */
+  runId: string;
   /** Reads the app's credential and opens the directory; fails before any user is read. */
   connect(): Promise<UserDirectory>;
   /** The export this run would replace, for the publication guard. */
   previousExport: PreviousExportReading;
   /** The state the last successful run kept (`state/users.ndjson.gz`), for the change report. */
   previousState: Buffer | undefined;
-  /** Where the last run's delta round ended (`state/delta.json`), with EXPORT_DELTA. */
-  previousDelta: DeltaState | undefined;
+  /** Where the last run's delta round ended (`state/delta.json`, as stored), with EXPORT_DELTA. */
+  previousDelta: Buffer | undefined;
+  /** `latest/manifest.json` as it is now (read again just before publishing), or null. */
+  readPublishedManifest(): Promise<unknown>;
   now(): Date;
   log: RunLog;
 }
 
 export interface ExportResult {
+  published: true;
   /** The users blob's bytes, exactly as stored. */
   users: Buffer;
   manifest: ExportManifest;
@@ -92,20 +115,33 @@ export interface ExportResult {
   deltaState: Buffer | undefined;
 }
 
+/** A run that found, just before publishing, that a run which started later had published: it writes nothing. */
+export interface SupersededRun {
+  published: false;
+  runId: string;
+  newer: NewerRun;
+  message: string;
+}
+
 const PROGRESS_EVERY_PAGES = 10;
 
-/** One export run, start to finish. Throws on any failure, having produced nothing. */
-export async function runExport(config: ExportConfig, deps: RunExportDependencies): Promise<ExportResult> {
+/**
+ * One export run, start to finish. Throws on any failure, having produced nothing; publishes
+ * nothing either when a run that started later has published meanwhile.
+ */
+export async function runExport(
+  config: ExportConfig,
+  deps: RunExportDependencies,
+): Promise<ExportResult | SupersededRun> {
   const startedAt = deps.now();
   deps.log.info(describeSettings(config));
   warnOfMemory(config, deps);
 
   const properties = exportedProperties(config.select, config.includeManager);
-  // A delta rebuild meets the previous users in line order and needs no index to look them up.
-  const previousState = await PreviousState.read(deps.previousState, properties, { indexed: !config.delta });
+  const kept = await keptBaseline(config, deps, properties);
   const directory = await deps.connect();
   if (directory.credentialWarning !== undefined) deps.log.warn(`Warning: ${directory.credentialWarning}`);
-  const listed = await listCompletely(config, directory, startedAt, deps, previousState);
+  const listed = await listCompletely(config, directory, startedAt, deps, kept);
   const { listing, userCount, pages, contentType, collected, content } = listed;
   reportListing(listing, userCount, deps.log);
   if (deps.previousExport.state === 'unreadable') {
@@ -115,9 +151,21 @@ export async function runExport(config: ExportConfig, deps: RunExportDependencie
   }
   const finishedAt = deps.now();
   const guard = checkPublication(deps.previousExport, userCount, config, finishedAt);
-  const report = await writeChangeReport(config, listed.tracker, listed.state, previousState);
+  const report = await writeChangeReport(config, listed.tracker, listed.state, kept.state);
+  const deltaState =
+    listing.delta === undefined
+      ? undefined
+      : Buffer.from(`${JSON.stringify({ runId: deps.runId, ...listing.delta } satisfies DeltaState)}\n`);
 
+  const layout = blobLayout(config);
+  const inContainer = (path: string) => path.slice(path.indexOf('/') + 1);
+  const record = (path: string, bytes: Buffer): BlobRecord => ({
+    name: inContainer(path),
+    bytes: bytes.length,
+    sha256: sha256Of(bytes),
+  });
   const manifest = buildManifest(config, {
+    runId: deps.runId,
     startedAt,
     finishedAt,
     userCount,
@@ -128,15 +176,107 @@ export async function runExport(config: ExportConfig, deps: RunExportDependencie
     guard,
     credentialWarning: directory.credentialWarning ?? null,
     changes: report.summary,
+    blobs: {
+      users: { name: inContainer(layout.latestUsers), bytes: collected.bytes, sha256: collected.sha256 },
+      changes: record(layout.latestChanges, report.content),
+      state: record(layout.state, listed.state),
+      deltaState: deltaState === undefined ? null : record(layout.deltaState, deltaState),
+    },
+    baseline: kept.baseline,
+    history: guardHistory(deps.previousExport, guard, {
+      runId: deps.runId,
+      startedAt: startedAt.toISOString(),
+      userCount,
+    }),
   });
   deps.log.info(
     `Exported ${userCount} users in ${pages} pages (${manifest.retries} retries) to ${manifest.blobName}: ` +
       `${manifest.bytes} bytes, sha256 ${manifest.sha256}, ${manifest.durationMs} ms.`,
   );
   deps.log.info(describeChanges(report.summary));
-  const deltaState =
-    listing.delta === undefined ? undefined : Buffer.from(`${JSON.stringify(listing.delta)}\n`);
-  return { users: content, manifest, changes: report.content, state: listed.state, deltaState };
+
+  // Newer wins: a run that started later and has published owns latest/ (a manual run beside the timer's).
+  const newer = newerRunThan(await publishedNow(deps), { runId: deps.runId, startedAt }, deps.now());
+  if (newer !== undefined) {
+    const message =
+      `Not publishing: run ${newer.runId}, which started later (${newer.startedAt}) than this one (${startedAt.toISOString()}), ` +
+      'has published meanwhile; its export is newer, so latest/ and state/ stay as it left them.';
+    deps.log.warn(message);
+    return { published: false, runId: deps.runId, newer, message };
+  }
+  // Every output travels to the host in one gRPC message: their sum, not each blob, must fit.
+  const named: Record<string, BlobRecord | null> = { ...manifest.blobs };
+  const tooLarge = handOverTooLarge([
+    ...Object.values(named).flatMap((blob) => (blob === null ? [] : [blob])),
+    { name: inContainer(layout.latestManifest), bytes: manifestBytes(manifest).length },
+  ]);
+  if (tooLarge !== undefined) throw tooLarge;
+  return {
+    published: true,
+    users: content,
+    manifest,
+    changes: report.content,
+    state: listed.state,
+    deltaState,
+  };
+}
+
+/** `latest/manifest.json` as it is now; a run that cannot tell whether a newer run published does not publish. */
+async function publishedNow(deps: RunExportDependencies): Promise<PreviousExportReading> {
+  try {
+    return readPreviousExport(await deps.readPublishedManifest());
+  } catch (error) {
+    throw new ExportError(
+      `Could not read latest/manifest.json again before publishing (${(error as Error).message.split('\n')[0] ?? ''}).`,
+      {
+        remedy:
+          'Nothing was written. Check that EXPORT_STORAGE (or EXPORT_STORAGE__blobServiceUri and its identity) reaches the account, and that the identity may read blobs there.',
+        code: 'StorageUnavailable',
+        cause: error,
+      },
+    );
+  }
+}
+
+/** What the last run left, as far as its manifest vouches for it. */
+interface KeptBaseline {
+  /** The state to compare with, or why there is none. */
+  state: PreviousState | { reason: string };
+  /** That state's run and bytes, for this run's manifest: still whole if this run's state does not land. */
+  baseline: { runId: string; stateSha256: string } | null;
+  /** With EXPORT_DELTA: the link to follow, or why not. */
+  delta: DeltaState | { reason: string } | undefined;
+}
+
+/** What the last run left, checked before anything is built on it: the state and delta link its manifest vouches for. */
+async function keptBaseline(
+  config: ExportConfig,
+  deps: RunExportDependencies,
+  properties: readonly string[],
+): Promise<KeptBaseline> {
+  const vouched = vouchedState(deps.previousExport, deps.previousState);
+  let state: PreviousState | { reason: string };
+  if ('reason' in vouched) state = vouched;
+  else {
+    state = await PreviousState.read(vouched.content, properties);
+    if (state instanceof PreviousState && state.runId !== vouched.runId) {
+      state = { reason: `the state names another run than the manifest entry for it (${vouched.runId})` };
+    }
+    if (state instanceof PreviousState && vouched.note !== undefined)
+      deps.log.info(`Changes: ${vouched.note}.`);
+  }
+  const baseline =
+    state instanceof PreviousState && !('reason' in vouched)
+      ? { runId: state.runId, stateSha256: vouched.sha256 }
+      : null;
+  const delta = config.delta
+    ? vouchedDeltaState(
+        deps.previousExport,
+        deps.previousDelta,
+        state instanceof PreviousState ? vouched : state,
+      )
+    : undefined;
+  return { state, baseline, delta };
 }
 
 /** The change report against the previous state; with none to compare with, a report that says why. */
@@ -150,6 +290,7 @@ async function writeChangeReport(
   const summary: ChangeSummary = {
     compared: previous instanceof PreviousState,
     reason: previous instanceof PreviousState ? null : previous.reason,
+    sinceRunId: previous instanceof PreviousState ? previous.runId : null,
     added: 0,
     removed: 0,
     changed: 0,
@@ -171,55 +312,60 @@ function describeChanges(summary: ChangeSummary): string {
 /** Before listing: would an export the size of the last one fit in this instance and in one gRPC message? */
 function warnOfMemory(config: ExportConfig, deps: RunExportDependencies): void {
   if (deps.previousExport.state !== 'found') return;
-  const { userCount, bytes } = deps.previousExport.previous;
+  const { userCount, bytes, blobBytes } = deps.previousExport.previous;
   if (bytes === undefined) return;
-  const warning = memoryWarning({ userCount, bytes }, config.instanceMemoryMB);
+  const outputBytes = blobBytes.length > 0 ? blobBytes : undefined;
+  const warning = memoryWarning(
+    { userCount, bytes, ...(outputBytes && { outputBytes }) },
+    config.instanceMemoryMB,
+  );
   if (warning !== undefined) deps.log.warn(`Warning: ${warning}`);
 }
 
 /**
- * The directory listed and serialised. A partitioned listing that holds fewer users than Graph
- * counts is not published: the directory is listed again on one nextLink chain.
+ * The directory listed and serialised. A partitioned listing or a delta rebuild whose total
+ * disagrees with Graph's count (checked twice; either way: short, or more than Graph holds) is
+ * not published: the directory is listed again, on one nextLink chain or as a full delta round.
  */
 async function listCompletely(
   config: ExportConfig,
   directory: UserDirectory,
   startedAt: Date,
   deps: RunExportDependencies,
-  previous: PreviousState | { reason: string },
+  kept: KeptBaseline,
 ) {
+  const previous = kept.state;
+  const properties = exportedProperties(config.select, config.includeManager);
   const options: ListingOptions = config.delta
     ? {
         delta: {
-          // Only a state that reads as a baseline can be rebuilt from (a damaged one means a full round).
           previousState: previous instanceof PreviousState ? previous.content : undefined,
-          previous: deps.previousDelta,
-          properties: exportedProperties(config.select, config.includeManager),
+          previous: kept.delta === undefined || 'reason' in kept.delta ? undefined : kept.delta,
+          ...(kept.delta !== undefined && 'reason' in kept.delta ? { noLinkBecause: kept.delta.reason } : {}),
+          properties,
           now: startedAt,
         },
       }
     : {};
   const listed = await listAndSerialise(config, directory, options, startedAt, deps, previous);
   const first = listed.listing;
-  const short = first.countDifference !== undefined && first.countDifference < 0;
-  if (!short || (first.mode !== 'partitioned' && first.mode !== 'delta')) return listed;
+  const disagrees = first.countDifference !== undefined && first.countDifference !== 0;
+  if (!disagrees || (first.mode !== 'partitioned' && first.mode !== 'delta')) return listed;
   // A fresh reading of the previous state: the first listing marked users as seen.
   const fresh =
-    previous instanceof PreviousState
-      ? await PreviousState.read(previous.content, exportedProperties(config.select, config.includeManager))
-      : previous;
+    previous instanceof PreviousState ? await PreviousState.read(previous.content, properties) : previous;
   // Listed again: a delta rebuild as a full /users/delta round, a partitioned listing on one chain.
   const delta = first.mode === 'delta';
-  const why = delta
-    ? `the rebuilt directory held ${listed.userCount} users but Graph counts ${first.graphCount}`
-    : `the partitions held ${listed.userCount} users but Graph counts ${first.graphCount}`;
+  const why = `the ${delta ? 'rebuilt directory' : 'partitions'} held ${listed.userCount} users but Graph counts ${first.graphCount}`;
   deps.log.info(
-    `Listing: ${why}; ${delta ? 'listing the directory in full (a full /users/delta round)' : 'listing again on one nextLink chain so that no user is left out'}.`,
+    `Listing: ${why}; ${delta ? 'listing the directory in full (a full /users/delta round)' : 'listing again on one nextLink chain so that no user is left out or counted twice'}.`,
   );
   const againOptions: ListingOptions = delta
     ? { delta: { ...options.delta!, fullRoundBecause: why } }
     : { sequential: true };
   const again = await listAndSerialise(config, directory, againOptions, startedAt, deps, fresh);
+  // The full round sees who is gone, not how: the delta round said (soft or permanent deletion).
+  if (delta) again.tracker.keepDeletionsOf(listed.tracker);
   if (!delta) {
     again.listing.notes.unshift(
       `A partitioned listing found ${listed.userCount} users where Graph counts ${first.graphCount}; this export is the one-chain listing that followed.`,
@@ -245,7 +391,7 @@ async function listAndSerialise(
   // The canonical state: every user as exported, one JSON line each, whatever EXPORT_FORMAT is.
   const lineOf = lineProjector(properties);
   const stateOutput = createOutputCollector('gzip', 1);
-  await stateOutput.write(Buffer.from(`${stateHeaderLine(properties)}\n`));
+  await stateOutput.write(Buffer.from(`${stateHeaderLine(properties, deps.runId)}\n`));
   const tracker = new ChangeTracker(previous instanceof PreviousState ? previous : undefined);
   let userCount = 0;
   let pages = 0;
@@ -270,7 +416,6 @@ async function listAndSerialise(
       }
       users = () => rebuiltUsers(page.rebuilt);
     } else {
-      await tracker.readyForLookups();
       for (const user of page) {
         const line = lineOf(user);
         tracker.observe(String(user['id']), line);

@@ -9,6 +9,7 @@ import {
   type TimerFunctionOptions,
 } from '@azure/functions';
 
+import { createBindingBlobReader } from '../azure/blobStorage.js';
 import { connectDirectory } from '../azure/connectDirectory.js';
 import { createRunTelemetry, type RunTelemetry } from '../azure/telemetry.js';
 import {
@@ -22,7 +23,7 @@ import { errorCodeOf, redactedError, toError } from '../errors.js';
 import { type BlobLayout, blobLayout } from '../export/blobLayout.js';
 import { manifestBytes } from '../export/manifest.js';
 import { readPreviousExport } from '../export/publicationGuard.js';
-import { type DeltaState, runExport, type UserDirectory } from '../export/runExport.js';
+import { runExport, type UserDirectory } from '../export/runExport.js';
 import type { Env } from '../settings.js';
 import { STORAGE_CONNECTION } from '../storageConnection.js';
 
@@ -33,6 +34,11 @@ export interface ExportUsersDependencies {
   env: Env;
   connect(config: ExportConfig): Promise<UserDirectory>;
   createTelemetry(settings: TelemetrySettings): RunTelemetry;
+  /**
+   * Reads one blob of the export's storage connection now (a binding path, `container/name`):
+   * `latest/manifest.json` again just before publishing, to see whether a newer run has.
+   */
+  readBlob(path: string): Promise<Buffer | undefined>;
   now(): Date;
 }
 
@@ -69,20 +75,34 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
     dataType: 'binary',
   };
   const previousState = input.storageBlob(stateInput);
-  const previousDelta = input.storageBlob({ path: layout.deltaState, connection: STORAGE_CONNECTION });
+  // As bytes too: the manifest names the blob's sha256, which a text decoding could change.
+  const deltaInput: StorageBlobOptions & { dataType: 'binary' } = {
+    path: layout.deltaState,
+    connection: STORAGE_CONNECTION,
+    dataType: 'binary',
+  };
+  const previousDelta = input.storageBlob(deltaInput);
 
   async function exportUsersHandler(_timer: Timer, context: InvocationContext): Promise<void> {
     const telemetry = deps.createTelemetry(telemetrySettings(deps.env));
     try {
       const config = loadConfig(deps.env);
       const result = await runExport(config, {
+        // The invocation id: the host's logs and Application Insights name the run by it too.
+        runId: context.invocationId,
         connect: () => deps.connect(config),
         previousExport: readPreviousExport(context.extraInputs.get(previousManifest)),
         previousState: asBytes(context.extraInputs.get(previousState)),
-        previousDelta: readDeltaState(context.extraInputs.get(previousDelta)),
+        previousDelta: asBytes(context.extraInputs.get(previousDelta)),
+        readPublishedManifest: () => deps.readBlob(layout.latestManifest),
         now: () => deps.now(),
         log: { info: (message) => context.log(message), warn: (message) => context.warn(message) },
       });
+      if (!result.published) {
+        // No output set, so the host writes nothing: latest/ and state/ stay the newer run's.
+        telemetry.trackSuperseded(result.runId, result.newer);
+        return;
+      }
       context.extraOutputs.set(outputs.latestUsers, result.users);
       context.extraOutputs.set(outputs.latestManifest, manifestBytes(result.manifest));
       context.extraOutputs.set(outputs.latestChanges, result.changes);
@@ -130,28 +150,12 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
   };
 }
 
-/** A blob input as the worker hands it over: bytes, or nothing when the blob does not exist. */
+/** A blob input as the worker hands it over (bytes, or text for a blob it read as a string), or nothing. */
 function asBytes(value: unknown): Buffer | undefined {
   if (Buffer.isBuffer(value)) return value;
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
   return undefined;
-}
-
-/** The kept delta link, when the blob holds one; anything else is as good as none (a full round follows). */
-function readDeltaState(value: unknown): DeltaState | undefined {
-  const text =
-    Buffer.isBuffer(value) || value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : value;
-  if (typeof text !== 'string') return undefined;
-  try {
-    const parsed = JSON.parse(text) as Partial<DeltaState>;
-    return typeof parsed.deltaLink === 'string' &&
-      typeof parsed.fullSyncAt === 'string' &&
-      Array.isArray(parsed.properties)
-      ? { deltaLink: parsed.deltaLink, fullSyncAt: parsed.fullSyncAt, properties: parsed.properties }
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The function as it runs in Azure: Key Vault, Graph and Application Insights for real. */
@@ -160,6 +164,7 @@ export function createProductionExportUsers(env: Env): ExportUsersFunction {
     env,
     connect: connectDirectory,
     createTelemetry: createRunTelemetry,
+    readBlob: createBindingBlobReader(env, STORAGE_CONNECTION),
     now: () => new Date(),
   });
 }

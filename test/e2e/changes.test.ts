@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,6 +48,7 @@ describe('the change report, over a sequence of runs', () => {
     expect((await manifest()).changes).toEqual({
       compared: false,
       reason: 'no previous state: this is the first run',
+      sinceRunId: null,
       added: 0,
       removed: 0,
       changed: 0,
@@ -55,7 +57,16 @@ describe('the change report, over a sequence of runs', () => {
     const state = gunzipSync(await blob('state/users.ndjson.gz'))
       .toString('utf8')
       .split('\n');
-    expect(JSON.parse(state[0]!)).toEqual({ entraUserExportState: 1, properties: SELECT.split(',') });
+    // The state names the run that wrote it, and the manifest names the state's exact bytes.
+    const { runId, blobs } = await manifest();
+    expect(JSON.parse(state[0]!)).toEqual({ entraUserExportState: 2, runId, properties: SELECT.split(',') });
+    expect(blobs.state).toEqual({
+      name: 'state/users.ndjson.gz',
+      bytes: (await blob('state/users.ndjson.gz')).length,
+      sha256: createHash('sha256')
+        .update(await blob('state/users.ndjson.gz'))
+        .digest('hex'),
+    });
   });
 
   it('lists exactly what changed: added, deleted, moved out of the filter, renamed, a new department', async () => {
@@ -110,13 +121,16 @@ describe('the change report, over a sequence of runs', () => {
     expect(added).toHaveLength(1);
     expect(added[0]).toMatchObject({ id: directory.user(addedIndex).id });
     expect(lines).toHaveLength(5);
+    const previousRun = (await manifest()).baseline?.runId;
     expect((await manifest()).changes).toEqual({
       compared: true,
       reason: null,
+      sinceRunId: previousRun,
       added: 1,
       removed: 2,
       changed: 2,
     });
+    expect(previousRun).toMatch(/^[0-9a-f-]{36}$/);
     // The export itself is the whole directory, as a fresh listing gives it.
     expect(byId(await exported())).toEqual(byId(members()));
     const event = env.sandbox.appInsights.events('EntraUserExportCompleted').at(-1)!;

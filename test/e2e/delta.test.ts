@@ -1,9 +1,9 @@
+import { BlobServiceClient } from '@azure/storage-blob';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { ChangeLine } from '../../src/export/changes.js';
-import type { ExportManifest } from '../../src/export/manifest.js';
-import { type Environment, expectedUsers, startEnvironment } from './harness.js';
+import { containerReader, type Environment, expectedUsers, sortedById, startEnvironment } from './harness.js';
 
 const SELECT = 'id,displayName,userPrincipalName,department,jobTitle,mail';
 const settings = { EXPORT_SELECT: SELECT, EXPORT_FORMAT: 'ndjson', EXPORT_DELTA: 'true' };
@@ -14,17 +14,11 @@ beforeAll(async () => {
 });
 afterAll(async () => env.stop());
 
-const blob = async (name: string) => env.container.getBlobClient(name).downloadToBuffer();
-const manifest = async () =>
-  JSON.parse((await blob('latest/manifest.json')).toString('utf8')) as ExportManifest;
-const lines = async (name: string) =>
-  (await blob(name))
-    .toString('utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-const sorted = (users: Record<string, unknown>[]) =>
-  [...users].sort((a, b) => String(a['id']).localeCompare(String(b['id'])));
+const kept = () => containerReader(env.container);
+const blob = (name: string) => kept().blob(name);
+const manifest = () => kept().manifest();
+const lines = (name: string) => kept().ndjson(name);
+const sorted = sortedById;
 /** What a fresh full listing gives: the export must equal it, as a set. */
 const freshListing = () => sorted(expectedUsers(env.sandbox, SELECT.split(',')));
 const deltaRequests = (before: number) =>
@@ -99,6 +93,7 @@ describe('delta listing (EXPORT_DELTA)', () => {
     expect((await manifest()).changes).toEqual({
       compared: true,
       reason: null,
+      sinceRunId: expect.stringMatching(/^[0-9a-f-]{36}$/) as unknown,
       added: 1,
       removed: 2,
       changed: 2,
@@ -123,15 +118,26 @@ describe('delta listing (EXPORT_DELTA)', () => {
       const rebuilt = await env.runExport({ ...settings, EXPORT_FORMAT: format });
       expect(rebuilt.exitCode, rebuilt.output).toBe(0);
       expect((await manifest()).listing.mode).toBe('delta');
-      const records = async () => {
-        const text = (await blob(`latest/users.${format}`)).toString('utf8');
+      const records = async (container = env.container) => {
+        const text = (await container.getBlobClient(`latest/users.${format}`).downloadToBuffer()).toString(
+          'utf8',
+        );
         const rows = format === 'json' ? (JSON.parse(text) as unknown[]) : (parse(text) as unknown[]);
         return rows.map((row) => JSON.stringify(row)).sort();
       };
       const fromDelta = await records();
-      const full = await env.runExport({ ...settings, EXPORT_FORMAT: format, EXPORT_DELTA: 'false' });
+      // The full listing goes to a container of its own: the delta chain here stays this run's.
+      const full = await env.runExport({
+        ...settings,
+        EXPORT_FORMAT: format,
+        EXPORT_DELTA: 'false',
+        EXPORT_CONTAINER: `full-${format}`,
+      });
       expect(full.exitCode, full.output).toBe(0);
-      expect(fromDelta).toEqual(await records());
+      const fullContainer = BlobServiceClient.fromConnectionString(
+        env.azurite.connectionString,
+      ).getContainerClient(`full-${format}`);
+      expect(fromDelta).toEqual(await records(fullContainer));
     },
   );
 
@@ -145,7 +151,7 @@ describe('delta listing (EXPORT_DELTA)', () => {
       env.sandbox.graph.expireDeltaLinks = false;
     }
     expect(run.exitCode, run.output).toBe(0);
-    expect(run.stdout).toMatch(/Graph no longer accepts the kept delta link .*listed the directory in full/);
+    expect(run.stdout).toMatch(/Graph refused the kept delta link \(410: .*listed the directory in full/);
     expect((await manifest()).listing.mode).toBe('delta-resync');
     expect(sorted(await lines('latest/users.ndjson'))).toEqual(freshListing());
     expect(
@@ -183,7 +189,7 @@ describe('delta listing (EXPORT_DELTA)', () => {
     env.sandbox.directory.update(13, { department: 'After damage' });
     const run = await env.runExport(settings);
     expect(run.exitCode, run.output).toBe(0);
-    expect(run.stdout).toMatch(/Changes: not compared, the previous state could not be read/);
+    expect(run.stdout).toMatch(/Changes: not compared, the state does not match the last manifest/);
     expect(run.stdout).toContain('Delta: no usable state to rebuild from');
     expect((await manifest()).listing.mode).toBe('delta-resync');
     expect(sorted(await lines('latest/users.ndjson'))).toEqual(freshListing());

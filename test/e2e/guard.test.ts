@@ -27,6 +27,7 @@ describe('the publication guard (EXPORT_SHRINK_LIMIT)', () => {
     expect((await latestManifest()).guard).toEqual({
       decision: 'first-export',
       previousUserCount: null,
+      largestRecentUserCount: null,
       limit: '10%',
     });
   });
@@ -53,6 +54,7 @@ describe('the publication guard (EXPORT_SHRINK_LIMIT)', () => {
     expect(manifest.guard).toEqual({
       decision: 'accepted-by-override',
       previousUserCount: USERS,
+      largestRecentUserCount: USERS,
       limit: '10%',
     });
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 
+import type { ExportManifest } from '../../src/export/manifest.js';
 import { settingOrDefault } from '../../src/settings.js';
 import { type Azurite, startAzurite } from '../../sandbox/azurite.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../sandbox/sandbox.js';
@@ -122,3 +123,22 @@ export async function exportedUsers(env: Environment, format: string): Promise<R
           .map((line) => JSON.parse(line) as unknown)
   ) as Record<string, unknown>[];
 }
+
+/** What a run left in one container: its blobs, the manifest, and NDJSON blobs as records. */
+export function containerReader(container: ContainerClient) {
+  const blob = (path: string) => container.getBlobClient(path).downloadToBuffer();
+  return {
+    blob,
+    manifest: async () => JSON.parse((await blob('latest/manifest.json')).toString('utf8')) as ExportManifest,
+    ndjson: async (path: string) =>
+      (await blob(path))
+        .toString('utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
+}
+
+/** Users by id, to compare listings as sets. */
+export const sortedById = (users: Record<string, unknown>[]) =>
+  [...users].sort((a, b) => String(a['id']).localeCompare(String(b['id'])));

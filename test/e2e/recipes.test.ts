@@ -12,10 +12,10 @@ interface Recipe {
   sample: string[];
 }
 
-/** The README's recipes: each "### " under "## Recipes", its settings and its CSV sample. */
+/** The recipes in docs/configuration.md: each "### " under "## Recipes", its settings and its CSV sample. */
 async function readRecipes(): Promise<Recipe[]> {
-  const readme = await readFile(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
-  const section = readme.split('\n## Recipes\n')[1]!.split('\n## ')[0]!;
+  const page = await readFile(join(import.meta.dirname, '..', '..', 'docs', 'configuration.md'), 'utf8');
+  const section = page.split('\n## Recipes\n')[1]!.split('\n## ')[0]!;
   return section
     .split('\n### ')
     .slice(1)
@@ -35,13 +35,13 @@ async function readRecipes(): Promise<Recipe[]> {
 let env: Environment;
 let recipes: Recipe[];
 beforeAll(async () => {
-  // The README's samples come from a sandbox of this size (rows are the same for any size that holds them).
+  // The page's samples come from a sandbox of this size (rows are the same for any size that holds them).
   env = await startEnvironment({ users: 1200 });
   recipes = await readRecipes();
 });
 afterAll(async () => env.stop());
 
-describe("the README's recipes", () => {
+describe('the recipes in docs/configuration.md', () => {
   it('are three: stale accounts, HR reconciliation with managers, guests', () => {
     expect(recipes.map((recipe) => recipe.title)).toEqual([
       "Stale accounts: every enabled account's last sign-in",

@@ -171,9 +171,11 @@ switch (command) {
     if (options['--query'] === 'name') out(state.cloud ?? 'AzureCloud');
     else if (options['--query'] === 'endpoints.activeDirectory')
       out(
-        state.cloud === 'AzureUSGovernment'
-          ? 'https://login.microsoftonline.us'
-          : 'https://login.microsoftonline.com',
+        // What az cloud show answers for each cloud (azure-cli's cloud.py endpoints).
+        {
+          AzureUSGovernment: 'https://login.microsoftonline.us',
+          AzureChinaCloud: 'https://login.chinacloudapi.cn',
+        }[state.cloud] ?? 'https://login.microsoftonline.com',
       );
     else error(1, `fake az does not know the query ${options['--query']}`);
     break;

@@ -46,6 +46,56 @@ describe('explainTokenError', () => {
   });
 });
 
+describe('explainTokenError for the secretless credential', () => {
+  const IDENTITY = '0f0e0d0c-0b0a-4909-8807-060504030201';
+  const federated = (authorityHost?: string) =>
+    loadConfig(
+      validEnv({
+        KEY_VAULT_URL: undefined,
+        GRAPH_CLIENT_SECRET_NAME: undefined,
+        GRAPH_FEDERATED_IDENTITY_CLIENT_ID: IDENTITY,
+        GRAPH_AUTHORITY_HOST: authorityHost,
+      }),
+    );
+
+  it('AADSTS70025 (no federated credential on the app) says the registration step was skipped and names the script', () => {
+    const explained = explainTokenError(aadError('70025'), federated());
+    expect(explained.message).toMatch(/\(AADSTS70025\)/);
+    expect(explained.message).toMatch(
+      new RegExp(
+        `The app registration ${CLIENT_ID} has no federated credential.*managed identity ${IDENTITY}.*was skipped\\. Run infra/scripts/register-app\\.sh --credential federated --identity <identity name>.*issuer https://login\\.microsoftonline\\.com/${TENANT_ID}/v2\\.0.*audience api://AzureADTokenExchange`,
+      ),
+    );
+    expect(explained.message).not.toMatch(/Key Vault/);
+  });
+
+  it.each([
+    [
+      'https://login.chinacloudapi.cn',
+      'https://login.partner.microsoftonline.cn',
+      'api://AzureADTokenExchangeChina',
+    ],
+    [
+      'https://login.microsoftonline.us',
+      'https://login.microsoftonline.us',
+      'api://AzureADTokenExchangeUSGov',
+    ],
+  ])(
+    'with sign-in host %s, names the issuer the identity token carries (%s) and audience %s',
+    (host, issuer, audience) => {
+      const explained = explainTokenError(aadError('700213'), federated(host));
+      expect(explained.message).toContain(`issuer ${issuer}/${TENANT_ID}/v2.0`);
+      expect(explained.message).toContain(`audience ${audience}`);
+    },
+  );
+
+  it('takes no audience for the air-gapped clouds the docs do not cover: a certificate is the way there', () => {
+    expect(() => federated('https://login.microsoftonline.eaglex.ic.gov')).toThrow(
+      /GRAPH_FEDERATED_IDENTITY_CLIENT_ID needs a cloud whose token-exchange audience is known/,
+    );
+  });
+});
+
 describe('explainKeyVaultError', () => {
   it('a 403 asks for the Key Vault Secrets User role', () => {
     expect(explainKeyVaultError(restError(403, 'Forbidden'), vaultSource(config)).message).toMatch(

@@ -16,7 +16,7 @@ const guid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0
 const user = (n: number, department = 'Sales') => ({ id: guid(n), displayName: `User ${n}`, department });
 
 function state(users: Record<string, unknown>[], properties = PROPERTIES): Buffer {
-  const lines = [stateHeaderLine(properties), ...users.map((u) => JSON.stringify(u))];
+  const lines = [stateHeaderLine(properties, 'run-1'), ...users.map((u) => JSON.stringify(u))];
   return gzipSync(`${lines.join('\n')}\n`);
 }
 
@@ -36,7 +36,7 @@ async function reportOf(tracker: ChangeTracker, current: Record<string, unknown>
 
 /** The report a delta rebuild gives: every current user handed over with its line in the previous state. */
 async function reportOfRebuild(previous: Record<string, unknown>[], current: Record<string, unknown>[]) {
-  const read = await PreviousState.read(state(previous), PROPERTIES, { indexed: false });
+  const read = await PreviousState.read(state(previous), PROPERTIES);
   if (!(read instanceof PreviousState)) throw new Error(read.reason);
   const tracker = new ChangeTracker(read);
   const oldLines = new Map(previous.map((u, position) => [u['id'], { position, line: JSON.stringify(u) }]));
@@ -77,17 +77,34 @@ describe('the change report', () => {
     expect(await reportOfRebuild(previous, current)).toEqual(expected);
   });
 
-  it('builds the index when a state read for a rebuild meets a listing after all', async () => {
-    const read = await PreviousState.read(state([user(1), user(2)]), PROPERTIES, { indexed: false });
-    if (!(read instanceof PreviousState)) throw new Error(read.reason);
-    expect(read.size).toBe(2);
-    const tracker = new ChangeTracker(read);
-    await tracker.readyForLookups();
-    tracker.observe(guid(2), JSON.stringify(user(2, 'R&D')));
-    expect(await reportOf(tracker, [user(2, 'R&D')])).toEqual([
-      { change: 'removed', id: guid(1), user: user(1) },
-      { change: 'changed', id: guid(2), properties: { department: { old: 'Sales', new: 'R&D' } } },
-    ]);
+  it('reads the kept state as untrusted input: a line that is not a user of the header, or an id twice, makes it no baseline', async () => {
+    const raw = (lines: string[]) =>
+      gzipSync(`${[stateHeaderLine(PROPERTIES, 'run-1'), ...lines].join('\n')}\n`);
+    const good = [user(1), user(2)].map((u) => JSON.stringify(u));
+    const read = await PreviousState.read(raw(good), PROPERTIES);
+    expect(read).toBeInstanceOf(PreviousState);
+    expect((read as PreviousState).runId).toBe('run-1');
+    const cases: [string, string][] = [
+      ['{"id":"not json at all', 'line 4 is not JSON'],
+      ['["an", "array"]', 'line 4 is not a user object'],
+      [JSON.stringify({ ...user(3), passwordProfile: { password: 'x' } }), 'line 4 holds other properties'],
+      [JSON.stringify({ id: guid(3), displayName: 'No department' }), 'line 4 holds other properties'],
+      [
+        JSON.stringify({ department: 'Sales', displayName: 'Reordered', id: guid(3) }),
+        'line 4 holds other properties',
+      ],
+      [JSON.stringify({ ...user(3), id: 42 }), 'line 4 has no string id'],
+      [JSON.stringify(user(1, 'Again')), 'line 4 holds a user id that an earlier line already holds'],
+    ];
+    for (const [line, reason] of cases) {
+      const outcome = await PreviousState.read(raw([...good, line]), PROPERTIES);
+      expect(outcome, line).toEqual({
+        reason: expect.stringContaining(`the previous state is not usable (${reason}`) as unknown,
+      });
+    }
+    // Nothing of the line itself is quoted: it may hold a user's personal data.
+    const secretLine = JSON.stringify({ ...user(3), passwordProfile: 'Hunter2!' });
+    expect(JSON.stringify(await PreviousState.read(raw([secretLine]), PROPERTIES))).not.toContain('Hunter2');
   });
 
   it('holds a bounded number of old values, reading the states again for the rest', async () => {
@@ -158,15 +175,18 @@ describe('the change report', () => {
     expect(await PreviousState.read(state([user(1)], ['id', 'displayName']), PROPERTIES)).toMatchObject({
       reason: expect.stringMatching(/the exported properties changed/) as unknown,
     });
-    for (const indexed of [true, false]) {
-      expect(await PreviousState.read(Buffer.from('not gzip'), PROPERTIES, { indexed })).toMatchObject({
-        reason: expect.stringMatching(/could not be read/) as unknown,
-      });
-      // Cut short: the header reads, the rest does not.
-      const whole = state(Array.from({ length: 3000 }, (_, n) => user(n)));
-      expect(
-        await PreviousState.read(whole.subarray(0, whole.length - 100), PROPERTIES, { indexed }),
-      ).toMatchObject({ reason: expect.stringMatching(/could not be read/) as unknown });
-    }
+    expect(await PreviousState.read(Buffer.from('not gzip'), PROPERTIES)).toMatchObject({
+      reason: expect.stringMatching(/could not be read/) as unknown,
+    });
+    // Cut short: the header reads, the rest does not.
+    const whole = state(Array.from({ length: 3000 }, (_, n) => user(n)));
+    expect(await PreviousState.read(whole.subarray(0, whole.length - 100), PROPERTIES)).toMatchObject({
+      reason: expect.stringMatching(/not usable \(unexpected end of file\)/) as unknown,
+    });
+    // A state of the earlier version (no run id in its header) is no baseline either.
+    const legacy = gzipSync(`${JSON.stringify({ entraUserExportState: 1, properties: PROPERTIES })}\n`);
+    expect(await PreviousState.read(legacy, PROPERTIES)).toMatchObject({
+      reason: expect.stringMatching(/written by another version/) as unknown,
+    });
   });
 });

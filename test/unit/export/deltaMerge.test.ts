@@ -13,7 +13,7 @@ import {
 
 const PROPERTIES = ['id', 'displayName', 'department', 'mail'];
 const state = (users: Record<string, unknown>[]) =>
-  gzipSync([stateHeaderLine(PROPERTIES), ...users.map((u) => JSON.stringify(u))].join('\n'));
+  gzipSync([stateHeaderLine(PROPERTIES, 'run-1'), ...users.map((u) => JSON.stringify(u))].join('\n'));
 
 async function rebuiltEntries(previous: Record<string, unknown>[], rounds: Record<string, unknown>[][]) {
   const changes: DeltaChanges = new Map();

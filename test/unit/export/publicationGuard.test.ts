@@ -84,4 +84,20 @@ describe('the publication guard', () => {
     expect(readPreviousExport('{"users":1}')).toEqual({ state: 'unreadable', reason: 'it has no userCount' });
     expect(checkPublication(readPreviousExport('not json'), 1, config(), now).decision).toBe('no-baseline');
   });
+
+  it('reads the size of every blob the last manifest names: what that run handed to the host in one message', () => {
+    const reading = readPreviousExport(
+      JSON.stringify({
+        userCount: 2,
+        bytes: 10,
+        blobs: {
+          users: { name: 'latest/users.json', bytes: 10, sha256: 'a'.repeat(64) },
+          changes: { name: 'latest/changes.ndjson', bytes: 3, sha256: 'b'.repeat(64) },
+          state: { name: 'state/users.ndjson.gz', bytes: 7, sha256: 'c'.repeat(64) },
+          deltaState: null,
+        },
+      }),
+    );
+    expect(reading.state === 'found' && reading.previous.blobBytes).toEqual([10, 3, 7]);
+  });
 });

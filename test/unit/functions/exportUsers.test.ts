@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunTelemetry } from '../../../src/azure/telemetry.js';
 import type { GraphUser } from '../../../src/export/formats.js';
 import type { ExportManifest } from '../../../src/export/manifest.js';
+import type { NewerRun } from '../../../src/export/runIdentity.js';
 import type { UserDirectory } from '../../../src/export/runExport.js';
 import { createExportUsersFunction } from '../../../src/functions/exportUsers.js';
 import { invokeTimerFunction } from '../../../sandbox/host/hostEmulator.js';
@@ -60,10 +61,16 @@ function fakeDirectory(pages: GraphUser[][], failOnPage?: number): UserDirectory
 }
 
 function recordingTelemetry() {
-  const calls = { completed: [] as ExportManifest[], failed: [] as Error[], flushed: 0 };
+  const calls = {
+    completed: [] as ExportManifest[],
+    failed: [] as Error[],
+    superseded: [] as { runId: string; newer: NewerRun }[],
+    flushed: 0,
+  };
   const telemetry: RunTelemetry = {
     trackCompleted: (manifest) => calls.completed.push(manifest),
     trackFailed: (error) => calls.failed.push(error),
+    trackSuperseded: (runId, newer) => calls.superseded.push({ runId, newer }),
     flush: async () => {
       calls.flushed += 1;
     },
@@ -75,6 +82,8 @@ async function run(
   env: Record<string, string | undefined>,
   directory: () => Promise<UserDirectory>,
   previousManifest?: Buffer,
+  /** `latest/manifest.json` read again before publishing; by default, still the previous one. */
+  publishedNow: () => Promise<Buffer | undefined> = async () => previousManifest,
 ) {
   const logs: string[] = [];
   const { calls, telemetry } = recordingTelemetry();
@@ -83,6 +92,7 @@ async function run(
     env,
     connect: directory,
     createTelemetry: () => telemetry,
+    readBlob: publishedNow,
     now: () => clock.shift() ?? new Date('2026-11-25T02:00:09Z'),
   });
   const blobOutputs = exportUsers.outputs;
@@ -119,6 +129,7 @@ describe('exportUsers through the host emulator', () => {
       env: validEnv({ EXPORT_FORMAT: 'csv' }),
       connect: async () => fakeDirectory(pages),
       createTelemetry: () => recordingTelemetry().telemetry,
+      readBlob: async () => undefined,
       now: () => new Date('2026-11-25T23:59:57.000Z'),
     });
     const invocation = await invokeTimerFunction(exportUsers, {
@@ -264,13 +275,53 @@ describe('exportUsers handler', () => {
     expect(calls.failed).toHaveLength(1);
   });
 
+  it('publishes nothing when a run that started later has published meanwhile, and says so', async () => {
+    const newer = Buffer.from(
+      JSON.stringify({ runId: 'later-run', startedAt: '2026-11-25T02:00:05.000Z', userCount: 100 }),
+    );
+    const { outcome, logs, written, calls } = await run(
+      validEnv(),
+      async () => fakeDirectory(pages),
+      undefined,
+      async () => newer,
+    );
+    expect(outcome).toBeUndefined();
+    for (const role of ROLES) expect(written(role), role).toBeUndefined();
+    expect(logs.join('\n')).toMatch(
+      /Not publishing: run later-run, which started later \(2026-11-25T02:00:05.000Z\) than this one/,
+    );
+    expect(calls.completed).toEqual([]);
+    expect(calls.superseded).toEqual([
+      { runId: 'test-invocation', newer: { runId: 'later-run', startedAt: '2026-11-25T02:00:05.000Z' } },
+    ]);
+  });
+
+  it('fails with StorageUnavailable, writing nothing, when latest/manifest.json cannot be read again', async () => {
+    const { outcome, written, calls } = await run(
+      validEnv(),
+      async () => fakeDirectory(pages),
+      undefined,
+      () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:10000')),
+    );
+    expect(outcome?.message).toMatch(
+      /Could not read latest\/manifest.json again before publishing.*EXPORT_STORAGE/s,
+    );
+    for (const role of ROLES) expect(written(role), role).toBeUndefined();
+    expect(calls.failed).toHaveLength(1);
+  });
+
   it('records the guard decision in the manifest when it publishes', async () => {
     const previous = Buffer.from(
       JSON.stringify({ userCount: 105, generatedAt: '2026-11-24T02:00:00.000Z', filter: null }),
     );
     const { written } = await run(validEnv(), async () => fakeDirectory(pages), previous);
     const manifest = JSON.parse(written('latestManifest')!.toString('utf8')) as ExportManifest;
-    expect(manifest.guard).toEqual({ decision: 'within-limit', previousUserCount: 105, limit: '10%' });
+    expect(manifest.guard).toEqual({
+      decision: 'within-limit',
+      previousUserCount: 105,
+      largestRecentUserCount: 105,
+      limit: '10%',
+    });
   });
 
   it('warns in the log, before listing, when the last export was near what the instance holds', async () => {
@@ -306,6 +357,7 @@ describe('the exportUsers function definition', () => {
       env,
       connect: async () => fakeDirectory(pages),
       createTelemetry: () => recordingTelemetry().telemetry,
+      readBlob: async () => undefined,
       now: () => new Date(),
     });
 

@@ -7,6 +7,7 @@ import { EXPORT_COMPLETED_EVENT } from '../../../src/azure/telemetry.js';
 import { loadConfig } from '../../../src/config.js';
 import { FUNCTION_NAME } from '../../../src/functions/exportUsers.js';
 import { type Deployment, SETTING_NAMES, SETTINGS } from '../../../src/settings.js';
+import { BUILT_IN_ROLES as KNOWN_ROLES } from './azureRules.js';
 import {
   type BicepFile,
   type BicepResource,
@@ -21,16 +22,6 @@ import {
   text,
   valueOf,
 } from './bicepTree.js';
-
-/** Built-in roles the infrastructure may grant, by their well-known IDs. */
-const KNOWN_ROLES: Record<string, string> = {
-  'b7e6dc6d-f1e8-4753-8033-0f276bb0955b': 'Storage Blob Data Owner',
-  'ba92f5b4-2d11-453d-a403-e96b0029c9fe': 'Storage Blob Data Contributor',
-  '4633458b-17de-408a-b874-0445c86b69e6': 'Key Vault Secrets User',
-  'a4417e6f-fecd-4de8-b567-7b0420556985': 'Key Vault Certificates Officer',
-  'b86a8fe4-44ce-4948-aee5-eccb2c155cd7': 'Key Vault Secrets Officer',
-  '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
-};
 
 /** Settings the Functions host reads for its own storage. */
 const HOST_SETTINGS = [
@@ -121,6 +112,18 @@ describe('the function app settings', () => {
     }
   });
 
+  it('lets azd set every parameter that sets an app setting, through an environment variable named like the setting', async () => {
+    const { parameters } = (await import('../../../infra/main.parameters.json', { with: { type: 'json' } }))
+      .default as { parameters: Record<string, { value: unknown }> };
+    for (const setting of PARAMETERS)
+      expect(String(parameters[setting.parameter]?.value), setting.parameter).toMatch(
+        new RegExp(`^\\$\\{${setting.name}=.*\\}$`),
+      );
+    // And every other parameter: nothing is left to editing main.bicep.
+    expect([...main.params.keys()].filter((name) => !(name in parameters))).toEqual([]);
+    expect(parameters['exportSchedule']?.value).toBe('${EXPORT_SCHEDULE=0 0 2 * * *}');
+  });
+
   it("gives azd the product's defaults in main.parameters.json", async () => {
     const { parameters } = (await import('../../../infra/main.parameters.json', { with: { type: 'json' } }))
       .default as {
@@ -130,7 +133,10 @@ describe('the function app settings', () => {
       const entry = parameters[setting.parameter];
       if (entry === undefined) continue; // main.bicep's own default applies, checked above
       const fallback = /^\$\{\w+=(.*)\}$/.exec(String(entry.value))?.[1];
-      const allowed = setting.deployedDefault ? [setting.deployedDefault.value] : ['', setting.default ?? ''];
+      // Empty: azd passes no value (armParameterFileValue in azure-dev's bicep_provider.go) and main.bicep's default applies.
+      const allowed = setting.deployedDefault
+        ? ['', setting.deployedDefault.value]
+        : ['', setting.default ?? ''];
       expect(allowed, `${setting.parameter} falls back to ${String(fallback)}`).toContain(fallback);
     }
   });
@@ -171,8 +177,21 @@ describe('one credential choice (graphCredential)', () => {
       ...settings,
     }).graphCredential;
 
-  it("deploys the secretless credential by default: the function's own identity, no Key Vault object", () => {
-    expect(valueOf(main.params.get('graphCredential')!.defaultValue!, main)).toBe('federated');
+  it('deploys the Key Vault certificate by default, alone: the credential publish, func start and the admin trigger share', () => {
+    expect(valueOf(main.params.get('graphCredential')!.defaultValue!, main)).toBe(
+      'certificate:graph-client-certificate',
+    );
+    expect(settingsFor('certificate:graph-client-certificate')).toEqual({
+      GRAPH_CLIENT_CERTIFICATE_NAME: 'graph-client-certificate',
+      GRAPH_CLIENT_SECRET_NAME: '',
+      GRAPH_FEDERATED_IDENTITY_CLIENT_ID: '',
+    });
+    expect(accepted(settingsFor('certificate:graph-client-certificate'))).toMatchObject({
+      kind: 'certificate',
+    });
+  });
+
+  it("deploys the secretless credential when asked: the function's own identity, no Key Vault object", () => {
     expect(settingsFor('federated')).toEqual({
       GRAPH_CLIENT_CERTIFICATE_NAME: '',
       GRAPH_CLIENT_SECRET_NAME: '',
@@ -182,17 +201,6 @@ describe('one credential choice (graphCredential)', () => {
       kind: 'federated',
       managedIdentityClientId: IDENTITY_CLIENT_ID,
       audience: 'api://AzureADTokenExchange',
-    });
-  });
-
-  it('deploys a Key Vault certificate alone when asked', () => {
-    expect(settingsFor('certificate:graph-client-certificate')).toEqual({
-      GRAPH_CLIENT_CERTIFICATE_NAME: 'graph-client-certificate',
-      GRAPH_CLIENT_SECRET_NAME: '',
-      GRAPH_FEDERATED_IDENTITY_CLIENT_ID: '',
-    });
-    expect(accepted(settingsFor('certificate:graph-client-certificate'))).toMatchObject({
-      kind: 'certificate',
     });
   });
 
@@ -265,19 +273,40 @@ describe('security properties, each inside the resource it belongs to', () => {
     expect(valueIn(file, resources[0]!, property)).toEqual(expected);
   });
 
-  it('keeps every container private, and expires snapshots and replaced exports', () => {
+  it('keeps every container private, and expires snapshots, replaced exports and state, and blobs no run rewrites', () => {
     const storage = files.get('app/storage.bicep')!;
     const containers = resourcesOfType(storage, 'Microsoft.Storage/storageAccounts/blobServices/containers');
     expect(containers).toHaveLength(2);
     for (const container of containers)
       expect(valueIn(storage, container, 'properties.publicAccess')).toBe('None');
     const policy = resourcesOfType(storage, 'Microsoft.Storage/storageAccounts/managementPolicies')[0]!;
-    const rules = valueIn(storage, policy, 'properties.policy.rules') as {
-      definition: { filters: { prefixMatch: string[] } };
-    }[];
-    expect(rules.map((rule) => rule.definition.filters.prefixMatch)).toEqual([
-      ['<exportContainer>/snapshots/'],
-      ['<exportContainer>/latest/'],
+    const rules = valueOf(propertyAt(policy.body, 'properties.policy.rules')!, storage, {
+      snapshotRetentionDays: 30,
+    }) as { name: string; definition: { filters: { prefixMatch: string[] }; actions: unknown } }[];
+    expect(
+      rules.map((rule) => [rule.name, rule.definition.filters.prefixMatch, rule.definition.actions]),
+    ).toEqual([
+      [
+        'expire-export-snapshots',
+        ['<exportContainer>/snapshots/'],
+        {
+          baseBlob: { delete: { daysAfterCreationGreaterThan: 30 } },
+          version: { delete: { daysAfterCreationGreaterThan: 30 } },
+        },
+      ],
+      // Every run writes a new version of latest/* and state/*: the replaced ones expire.
+      [
+        'expire-replaced-exports',
+        ['<exportContainer>/latest/', '<exportContainer>/state/'],
+        { version: { delete: { daysAfterCreationGreaterThan: 30 } } },
+      ],
+      // A blob no run rewrites any more (a previous format's latest/users.json) goes after the
+      // period; one the runs rewrite is never that old.
+      [
+        'expire-abandoned-exports',
+        ['<exportContainer>/latest/', '<exportContainer>/state/'],
+        { baseBlob: { delete: { daysAfterModificationGreaterThan: 30 } } },
+      ],
     ]);
   });
 });
@@ -367,79 +396,6 @@ describe('modules and parameters', () => {
   });
 });
 
-/** Azure's naming rules for the resources the Bicep creates. */
-const NAME_RULES: { module: string; param: string; rule: RegExp; what: string }[] = [
-  {
-    module: 'functionApp',
-    param: 'name',
-    rule: /^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])$/,
-    what: 'function app: 2-60, letters, digits, hyphens, not at the ends',
-  },
-  {
-    module: 'functionApp',
-    param: 'planName',
-    rule: /^[a-zA-Z0-9-]{1,60}$/,
-    what: 'plan: 1-60 letters, digits, hyphens',
-  },
-  { module: 'identity', param: 'name', rule: /^[a-zA-Z0-9][a-zA-Z0-9_-]{2,127}$/, what: 'identity: 3-128' },
-  {
-    module: 'monitoring',
-    param: 'logAnalyticsName',
-    rule: /^[a-zA-Z0-9][a-zA-Z0-9-]{2,61}[a-zA-Z0-9]$/,
-    what: 'workspace: 4-63',
-  },
-  {
-    module: 'monitoring',
-    param: 'applicationInsightsName',
-    rule: /^[^%&\\?/]{1,259}[^%&\\?/. ]$/,
-    what: 'Application Insights: 1-260',
-  },
-  {
-    module: 'storage',
-    param: 'name',
-    rule: /^[a-z0-9]{3,24}$/,
-    what: 'storage: 3-24 lower-case letters and digits',
-  },
-  {
-    module: 'keyVault',
-    param: 'name',
-    rule: /^(?!.*--)[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/,
-    what: 'vault: 3-24, starts with a letter, no "--", not ending in "-"',
-  },
-];
-
-describe('resource names, for every environment name azd accepts ([a-zA-Z0-9-_.()], 1-64)', () => {
-  const names = [
-    'A',
-    'prod',
-    'my_env.1',
-    'Prod(EU)',
-    'entra-export-prod-20',
-    'abcdefghijklmnopqrs-',
-    '()',
-    'a--b__c..d',
-    '-leading',
-    'UPPER_CASE.env(2026)',
-    'x'.repeat(64),
-    'a-b-c-d-e-f-g-h-i-j-k-l-m-n-o-p-q-r-s-t-u-v-w-x-y-z-0-1-2-3-4-5',
-  ];
-
-  it.each(names)('%s gives valid names for every resource', (environmentName) => {
-    expect(environmentName).toMatch(/^[a-zA-Z0-9\-_.()]{1,64}$/);
-    for (const rule of NAME_RULES) {
-      const name = text(moduleParams(main, rule.module, { environmentName })[rule.param]);
-      expect(name, `${rule.what} (${environmentName} -> ${name})`).toMatch(rule.rule);
-    }
-  });
-
-  it('keeps names apart per environment and resource group (the token)', () => {
-    const vault = (environmentName: string) =>
-      text(moduleParams(main, 'keyVault', { environmentName })['name']);
-    expect(vault('prod')).not.toBe(vault('test'));
-    expect(vault('prod')).toMatch(/^kv-prod-[a-z0-9]{13}$/);
-  });
-});
-
 describe('alerts (app/alerts.bicep)', () => {
   const rule = (file: BicepFile, suffix: string) =>
     resourcesOfType(file, 'Microsoft.Insights/scheduledQueryRules').find((resource) =>
@@ -459,7 +415,12 @@ describe('alerts (app/alerts.bicep)', () => {
   it('fire when no completed export was recorded for longer than the schedule allows (26 h by default)', () => {
     const alerts = files.get('app/alerts.bicep')!;
     const silent = rule(alerts, '-export-silent');
-    expect(query(alerts, silent)).toBe(`customEvents | where name == "${EXPORT_COMPLETED_EVENT}"`);
+    // The window is two days (the longest a log alert accepts); the query counts the last silenceHours.
+    expect(
+      valueOf(propertyAt(silent.body, 'properties.criteria.allOf')!, alerts, { silenceHours: 26 }),
+    ).toMatchObject([
+      { query: `customEvents | where timestamp > ago(26h) | where name == "${EXPORT_COMPLETED_EVENT}"` },
+    ]);
     expect(valueIn(alerts, silent, 'properties.criteria.allOf')).toMatchObject([
       { operator: 'LessThan', threshold: 1 },
     ]);
@@ -470,7 +431,7 @@ describe('alerts (app/alerts.bicep)', () => {
       applicationInsightsId: '<monitoring>.outputs.id',
     });
     expect(valueOf(propertyAt(silent.body, 'properties.windowSize')!, alerts, { silenceHours: 26 })).toBe(
-      'PT26H',
+      'P2D',
     );
   });
 

@@ -42,7 +42,10 @@ export function syntaxErrors(root: Node): string[] {
 export interface BicepFile {
   path: string;
   root: Node;
-  params: Map<string, { type: string; defaultValue: Node | undefined; node: Node }>;
+  params: Map<
+    string,
+    { type: string; defaultValue: Node | undefined; node: Node; decorators: Map<string, Node[]> }
+  >;
   vars: Map<string, Node>;
   resources: BicepResource[];
   modules: { symbol: string; path: string; body: Node }[];
@@ -74,7 +77,12 @@ export async function parseBicepText(text: string, path = 'inline.bicep'): Promi
     const named = node.namedChildren;
     if (node.type === 'parameter_declaration') {
       const [identifier, type, defaultValue] = named.filter((child) => child.type !== 'decorators');
-      file.params.set(identifier!.text, { type: type!.text, defaultValue, node });
+      file.params.set(identifier!.text, {
+        type: type!.text,
+        defaultValue,
+        node,
+        decorators: decoratorsOf(node),
+      });
     } else if (node.type === 'variable_declaration') {
       file.vars.set(named[0]!.text, named[1]!);
     } else if (node.type === 'output_declaration') {
@@ -87,6 +95,39 @@ export async function parseBicepText(text: string, path = 'inline.bicep'): Promi
     }
   }
   return file;
+}
+
+/** The decorators written above a declaration (`@minValue(2)` -> minValue: [2]), by name. */
+function decoratorsOf(declaration: Node): Map<string, Node[]> {
+  const decorators = new Map<string, Node[]>();
+  const previous = declaration.previousNamedSibling;
+  if (previous?.type !== 'decorators') return decorators;
+  for (const decorator of previous.namedChildren) {
+    const call = decorator.namedChildren[0];
+    if (call?.type !== 'call_expression') continue;
+    decorators.set(call.namedChildren[0]!.text, call.namedChildren[1]?.namedChildren ?? []);
+  }
+  return decorators;
+}
+
+/**
+ * Every value a deployment can give an int or string parameter, from its decorators: the
+ * `@allowed` list, or each integer from `@minValue` to `@maxValue`; `undefined` when the
+ * parameter is unbounded (a test must then pick its samples itself).
+ */
+export function parameterDomain(file: BicepFile, name: string): BicepValue[] | undefined {
+  const param = file.params.get(name);
+  if (!param) throw new Error(`No parameter ${name} in ${file.path}`);
+  const argument = (decorator: string) => {
+    const node = param.decorators.get(decorator)?.[0];
+    return node === undefined ? undefined : valueOf(node, file);
+  };
+  const allowed = argument('allowed');
+  if (Array.isArray(allowed)) return allowed;
+  const min = argument('minValue');
+  const max = argument('maxValue');
+  if (typeof min !== 'number' || typeof max !== 'number') return undefined;
+  return Array.from({ length: max - min + 1 }, (_, index) => min + index);
 }
 
 export async function parseBicep(relativePath: string): Promise<BicepFile> {

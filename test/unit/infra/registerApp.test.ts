@@ -258,7 +258,17 @@ describe('infra/scripts/register-app.sh', () => {
     });
   });
 
-  describe('--credential federated (the default): the app trusts the function identity', () => {
+  it('gives the app a Key Vault certificate by default, the credential every way of running it shares', () => {
+    const run = register(['--vault', 'kv-export']);
+    expect(run.status, run.stderr).toBe(0);
+    const [app] = Object.values(state().apps);
+    expect(app!.certificates).toHaveLength(1);
+    expect(app!.federatedCredentials ?? []).toEqual([]);
+    expect(run.stdout).toContain('GRAPH_CLIENT_CERTIFICATE_NAME=graph-client-certificate');
+    expect(run.stderr).toContain('graphCredential=certificate:graph-client-certificate');
+  });
+
+  describe('--credential federated: the app trusts the function identity', () => {
     const identity = { name: 'id-prod-abc123', principalId: randomUUID(), clientId: randomUUID() };
     const withIdentity = () => {
       const current = state();
@@ -268,7 +278,7 @@ describe('infra/scripts/register-app.sh', () => {
 
     it("adds one federated credential: this tenant's issuer, the identity's principal ID, the exchange audience", () => {
       withIdentity();
-      const run = register(['--identity', identity.name]);
+      const run = register(['--credential', 'federated', '--identity', identity.name]);
       expect(run.status, run.stderr).toBe(0);
       const [app] = Object.values(state().apps);
       expect(app!.federatedCredentials).toEqual([
@@ -287,24 +297,29 @@ describe('infra/scripts/register-app.sh', () => {
       );
       expect(run.stderr).toContain('graphCredential=federated');
       // Idempotent: a second run finds the trust and adds nothing.
-      expect(register(['--identity', identity.name]).status).toBe(0);
+      expect(register(['--credential', 'federated', '--identity', identity.name]).status).toBe(0);
       expect(Object.values(state().apps)[0]!.federatedCredentials).toHaveLength(1);
     });
 
-    it("uses a national cloud's audience", () => {
+    // In China the issuer is the one its tokens carry, not the sign-in host az cloud show names
+    // (docs.azure.cn, "Configure an application to trust a managed identity").
+    it.each([
+      ['AzureUSGovernment', 'https://login.microsoftonline.us', 'api://AzureADTokenExchangeUSGov'],
+      ['AzureChinaCloud', 'https://login.partner.microsoftonline.cn', 'api://AzureADTokenExchangeChina'],
+    ])("uses %s's issuer (%s) and audience (%s)", (cloud, issuerHost, audience) => {
       withIdentity();
       const current = state() as FakeState & { cloud?: string };
-      current.cloud = 'AzureUSGovernment';
+      current.cloud = cloud;
       writeFileSync(join(dir, 'state.json'), JSON.stringify(current));
-      expect(register(['--identity', identity.name]).status).toBe(0);
+      expect(register(['--credential', 'federated', '--identity', identity.name]).status).toBe(0);
       expect(Object.values(state().apps)[0]!.federatedCredentials![0]).toMatchObject({
-        issuer: `https://login.microsoftonline.us/${TENANT}/v2.0`,
-        audiences: ['api://AzureADTokenExchangeUSGov'],
+        issuer: `${issuerHost}/${TENANT}/v2.0`,
+        audiences: [audience],
       });
     });
 
     it('names an identity it cannot find, before touching any app', () => {
-      const run = register(['--identity', 'id-missing']);
+      const run = register(['--credential', 'federated', '--identity', 'id-missing']);
       expect(run.status).toBe(1);
       expect(run.stderr).toMatch(/expected one managed identity named 'id-missing'.*found 0/);
       expect(state().apps).toEqual({});
@@ -376,14 +391,17 @@ describe('infra/scripts/register-app.sh', () => {
     expect(register(['--credential', 'certificate']).stderr).toMatch(
       /--vault is required with --credential certificate/,
     );
-    expect(register([]).stderr).toMatch(/--identity is required with --credential federated/);
+    expect(register([]).stderr).toMatch(/--vault is required with --credential certificate/);
+    expect(register(['--credential', 'federated']).stderr).toMatch(
+      /--identity is required with --credential federated/,
+    );
     expect(register(['--vault', 'kv-export', '--credential', 'password']).status).toBe(1);
   });
 
   it('--help describes it', () => {
     const run = register(['--help']);
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^Usage: infra\/scripts\/register-app\.sh --identity NAME/);
+    expect(run.stdout).toMatch(/^Usage: infra\/scripts\/register-app\.sh --vault NAME/);
   });
 
   it('is shellcheck clean', () => {

@@ -5,7 +5,11 @@ import { join } from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { deployedPackageJson, productionPackagePaths } from '../../../scripts/deploy/stagePackage.js';
+import {
+  deployedPackageJson,
+  isRuntimeFile,
+  productionPackagePaths,
+} from '../../../scripts/deploy/stagePackage.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const DEPLOY = join(ROOT, 'dist', 'scripts', 'deploy.js');
@@ -91,6 +95,15 @@ describe('npm run deploy', () => {
     expect(published.packageJson).not.toHaveProperty('scripts');
   });
 
+  it('hands over no source map, TypeScript declaration or documentation, and keeps the licences', () => {
+    const notForRuntime = published.files.filter((path) =>
+      /(\.map|\.d\.[mc]?ts|\.md|(^|\/)(README|CHANGELOG|HISTORY)(\.\w+)?)$/i.test(path),
+    );
+    expect(notForRuntime).toEqual([]);
+    expect(published.files).toContain('node_modules/@azure/functions/LICENSE');
+    expect(published.files).toContain('dist/src/functions/exportUsers.js');
+  });
+
   it('stages a package that loads with production dependencies alone', () => {
     const stage = mkdtempSync(join(tmpdir(), 'staged-'));
     const staged = spawnSync(process.execPath, [DEPLOY, '--stage-only', '--out', join(stage, 'app')], {
@@ -108,6 +121,26 @@ describe('npm run deploy', () => {
     );
     expect(loaded.stdout.trim(), loaded.stderr).toBe('loaded');
   }, 120_000);
+});
+
+describe('isRuntimeFile', () => {
+  it.each([
+    ['node_modules/@azure/identity/dist/esm/index.js', true],
+    ['node_modules/protobufjs/google/protobuf/api.proto', true],
+    ['node_modules/x/LICENSE', true],
+    ['node_modules/x/lib/changes.js', true],
+    ['node_modules/x/package.json', true],
+    ['node_modules/x/dist/index.js.map', false],
+    ['node_modules/x/dist/index.d.ts', false],
+    ['node_modules/x/dist/index.d.mts', false],
+    ['node_modules/x/src/index.ts', false],
+    ['node_modules/x/README.md', false],
+    ['node_modules/x/CHANGELOG.md', false],
+    ['node_modules/x/HISTORY', false],
+    ['dist/src/index.js.map', false],
+  ])('%s: %s', (path, kept) => {
+    expect(isRuntimeFile(path)).toBe(kept);
+  });
 });
 
 describe('productionPackagePaths', () => {

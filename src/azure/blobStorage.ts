@@ -1,0 +1,53 @@
+import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
+import { BlobServiceClient } from '@azure/storage-blob';
+
+import { ExportError } from '../errors.js';
+import type { Env } from '../settings.js';
+import { resolveStorageConnection } from '../storageConnection.js';
+
+/** How long one read of a small blob (the manifest) may take before the run gives up on it. */
+export const BLOB_READ_DEADLINE_MS = 30_000;
+
+/**
+ * The blob service a Functions connection name points at, as the host's Storage extension resolves
+ * it (Microsoft.Extensions.Azure, "Create token credentials from configuration", dotnet/docs
+ * docs/azure/sdk/authentication/create-token-credentials-from-configuration.md):
+ * `__credential=managedidentity` with `__clientId` is a ManagedIdentityCredential for that
+ * identity; no credential setting is DefaultAzureCredential.
+ */
+export function blobServiceFor(env: Env, connection: string): BlobServiceClient {
+  const resolved = resolveStorageConnection(env, connection);
+  if (resolved === undefined) {
+    throw new ExportError(`Set ${connection} (a connection string) or ${connection}__blobServiceUri.`, {
+      remedy: `Say where the export goes: ${connection} or ${connection}__blobServiceUri with ${connection}__credential=managedidentity.`,
+      code: 'ConfigInvalid',
+    });
+  }
+  if (resolved.kind === 'connectionString')
+    return BlobServiceClient.fromConnectionString(resolved.connectionString);
+  const managedIdentity = env[`${connection}__credential`]?.trim().toLowerCase() === 'managedidentity';
+  const credential = managedIdentity
+    ? new ManagedIdentityCredential(resolved.clientId === undefined ? {} : { clientId: resolved.clientId })
+    : new DefaultAzureCredential(
+        resolved.clientId === undefined ? {} : { managedIdentityClientId: resolved.clientId },
+      );
+  return new BlobServiceClient(resolved.blobServiceUri, credential);
+}
+
+/** Reads one blob of a binding path (`container/name`): its bytes, or undefined when there is none. */
+export function createBindingBlobReader(env: Env, connection: string) {
+  let service: BlobServiceClient | undefined;
+  return async function readBlob(path: string): Promise<Buffer | undefined> {
+    service ??= blobServiceFor(env, connection);
+    const slash = path.indexOf('/');
+    const blob = service.getContainerClient(path.slice(0, slash)).getBlobClient(path.slice(slash + 1));
+    try {
+      return await blob.downloadToBuffer(0, undefined, {
+        abortSignal: AbortSignal.timeout(BLOB_READ_DEADLINE_MS),
+      });
+    } catch (error) {
+      if ((error as { statusCode?: unknown }).statusCode === 404) return undefined;
+      throw error;
+    }
+  };
+}
