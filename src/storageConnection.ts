@@ -9,8 +9,8 @@ export type StorageConnection =
 
 /**
  * Where a Functions connection name points, by the Storage extension's rules: a connection string
- * in the setting itself, or an identity-based connection in `<name>__blobServiceUri` (also
- * `__serviceUri`, or `__accountName` for the public cloud) with `__credential` and `__clientId`.
+ * in the setting itself, or an identity-based connection in `<name>__accountName` (the public
+ * cloud), `<name>__blobServiceUri` or `__serviceUri`, with `__credential` and `__clientId`.
  */
 export function resolveStorageConnection(env: Env, name = STORAGE_CONNECTION): StorageConnection | undefined {
   const read = (suffix: string) => {
@@ -19,11 +19,13 @@ export function resolveStorageConnection(env: Env, name = STORAGE_CONNECTION): S
   };
   const connectionString = read('');
   if (connectionString !== undefined) return { kind: 'connectionString', connectionString };
+  // The host's order (azure-sdk-for-net Microsoft.Azure.WebJobs.Extensions.Clients
+  // StorageClientProvider.TryGetServiceUri, 31ad55ab): the account name first, then the URI.
   const accountName = read('__accountName');
   const blobServiceUri =
+    (accountName === undefined ? undefined : `https://${accountName}.blob.core.windows.net`) ??
     read('__blobServiceUri') ??
-    read('__serviceUri') ??
-    (accountName === undefined ? undefined : `https://${accountName}.blob.core.windows.net`);
+    read('__serviceUri');
   if (blobServiceUri === undefined) return undefined;
   return { kind: 'identity', blobServiceUri, clientId: read('__clientId') };
 }

@@ -1,7 +1,8 @@
 /**
  * What the Functions host does between a timer function's handler and Storage, for running the
  * function on this machine without Core Tools. Each behaviour follows the host's source:
- * - blob inputs are read before the handler runs (a missing blob is null);
+ * - blob inputs are read before the handler runs (a missing blob is null), as bytes with
+ *   `dataType: 'binary'`, else as text that the worker parses when it holds JSON;
  * - the handler runs with an InvocationContext holding its declared extra inputs and outputs;
  * - a handler that throws writes nothing (`GrpcWorkerChannel` faults the invocation before
  *   `BindOutputsAsync`);
@@ -101,7 +102,8 @@ export async function invokeTimerFunction(
   for (const binding of inputs) {
     if (!isBlobBinding(binding)) throw new Error(`The emulator binds blob inputs only; got ${binding.type}.`);
     const path = resolveBindingPath(binding.path, options.env, clock);
-    context.extraInputs.set(binding, (await readBlob(binding.connection, path)) ?? null);
+    const content = await readBlob(binding.connection, path);
+    context.extraInputs.set(binding, content === undefined ? null : asWorkerHandsOver(binding, content));
   }
   try {
     await definition.options.handler(MANUAL_TIMER, context);
@@ -137,6 +139,21 @@ export async function invokeTimerFunction(
   );
   if (failed.length > 0) throw new OutputBindingError(written, failed);
   return { handedOverBytes, written, outputs };
+}
+
+/**
+ * A blob input as the Node worker hands it to the function: the host sends bytes for
+ * `dataType: 'binary'` and a string otherwise, and the library parses a string that holds JSON
+ * (azure-functions-nodejs-library `src/converters/fromRpcTypedData.ts`, 0e7efadc: `tryJsonParse`).
+ */
+function asWorkerHandsOver(binding: BlobBinding, content: Buffer): unknown {
+  if (binding['dataType'] === 'binary') return content;
+  const text = content.toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
 }
 
 interface BlobBinding extends FunctionOutput {

@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
 
@@ -42,9 +44,24 @@ export function createBindingBlobReader(env: Env, connection: string) {
     const slash = path.indexOf('/');
     const blob = service.getContainerClient(path.slice(0, slash)).getBlobClient(path.slice(slash + 1));
     try {
-      return await blob.downloadToBuffer(0, undefined, {
-        abortSignal: AbortSignal.timeout(BLOB_READ_DEADLINE_MS),
-      });
+      // One request (one version of the blob): downloadToBuffer asks for the length first and then
+      // the bytes, so a blob rewritten between the two comes back torn (@azure/storage-blob 12.34
+      // BlobClient.downloadToBuffer); download() pins the ETag on its own retries.
+      const deadline = AbortSignal.timeout(BLOB_READ_DEADLINE_MS);
+      const response = await blob.download(0, undefined, { abortSignal: deadline });
+      const body = response.readableStreamBody as Readable | undefined;
+      if (body === undefined) return Buffer.alloc(0);
+      // The deadline covers the body too: a stall between chunks ends the read.
+      const stop = () =>
+        body.destroy(new Error(`no answer from Storage within ${BLOB_READ_DEADLINE_MS / 1000} s`));
+      deadline.addEventListener('abort', stop, { once: true });
+      try {
+        const chunks: Buffer[] = [];
+        for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
+        return Buffer.concat(chunks);
+      } finally {
+        deadline.removeEventListener('abort', stop);
+      }
     } catch (error) {
       if ((error as { statusCode?: unknown }).statusCode === 404) return undefined;
       throw error;

@@ -8,6 +8,7 @@ type DeltaOptions = NonNullable<ListingOptions['delta']>;
 type ChainLister = (firstUrl: string) => AsyncGenerator<ListedPage>;
 
 const DAY_MS = 86_400_000;
+const DELTA_PATH = /^\/v1\.0\/users\/(?:microsoft\.graph\.)?delta(?:\(\))?$/i;
 
 /** The initial /users/delta request: the selected properties, tracked from now on. */
 export function initialDeltaUrl(config: ExportConfig): string {
@@ -57,8 +58,9 @@ export function keptLinkProblem(config: ExportConfig, link: string): string | un
   if (url.protocol !== 'https:' || url.origin !== graph.origin) {
     return `points at ${url.protocol === 'https:' ? url.origin : 'a plain http URL'}, not GRAPH_ENDPOINT (${graph.origin})`;
   }
-  if (url.pathname !== '/v1.0/users/delta')
-    return `is not a /v1.0/users/delta link (${url.pathname.slice(0, 80)})`;
+  // Graph echoes the form of the request (`/users/delta`, or `/users/microsoft.graph.delta()`,
+  // which the docs call the same function: msgraph-sdk-java #1870 shows the second coming back).
+  if (!DELTA_PATH.test(url.pathname)) return `is not a /v1.0/users/delta link (${url.pathname.slice(0, 80)})`;
   const select = url.searchParams.get('$select');
   if (select !== null && select !== config.select.join(',')) {
     return `was issued for another $select (${select.slice(0, 200)}) than EXPORT_SELECT`;

@@ -67,12 +67,16 @@ export function readPreviousExport(content: unknown): PreviousExportReading {
     Buffer.isBuffer(content) || content instanceof Uint8Array
       ? Buffer.from(content).toString('utf8')
       : content;
-  if (typeof text !== 'string') return { state: 'unreadable', reason: 'the binding did not hand over text' };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return { state: 'unreadable', reason: 'it is not JSON' };
+  let parsed: unknown = text;
+  // A binding that reads the blob as text hands JSON over already parsed (the Node worker's tryJsonParse).
+  if (typeof text === 'string') {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return { state: 'unreadable', reason: 'it is not JSON' };
+    }
+  } else if (typeof text !== 'object') {
+    return { state: 'unreadable', reason: 'the binding did not hand over text' };
   }
   const manifest = record(parsed);
   const userCount = count(manifest['userCount']);

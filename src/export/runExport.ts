@@ -90,14 +90,14 @@ export interface RunExportDependencies {
   runId: string;
   /** Reads the app's credential and opens the directory; fails before any user is read. */
   connect(): Promise<UserDirectory>;
-  /** The export this run would replace, for the publication guard. */
-  previousExport: PreviousExportReading;
+  /** `latest/manifest.json` as the host read it before the run (its bytes), or undefined: the export this run would replace. */
+  previousManifest: Buffer | undefined;
   /** The state the last successful run kept (`state/users.ndjson.gz`), for the change report. */
   previousState: Buffer | undefined;
   /** Where the last run's delta round ended (`state/delta.json`, as stored), with EXPORT_DELTA. */
   previousDelta: Buffer | undefined;
-  /** `latest/manifest.json` as it is now (read again just before publishing), or null. */
-  readPublishedManifest(): Promise<unknown>;
+  /** `latest/manifest.json` as it is now (read again just before publishing, in one request), or undefined. */
+  readPublishedManifest(): Promise<Buffer | undefined>;
   now(): Date;
   log: RunLog;
 }
@@ -135,22 +135,23 @@ export async function runExport(
 ): Promise<ExportResult | SupersededRun> {
   const startedAt = deps.now();
   deps.log.info(describeSettings(config));
-  warnOfMemory(config, deps);
+  const previousExport = readPreviousExport(deps.previousManifest);
+  warnOfMemory(config, previousExport, deps.log);
 
   const properties = exportedProperties(config.select, config.includeManager);
-  const kept = await keptBaseline(config, deps, properties);
+  const kept = await keptBaseline(config, deps, previousExport, properties);
   const directory = await deps.connect();
   if (directory.credentialWarning !== undefined) deps.log.warn(`Warning: ${directory.credentialWarning}`);
   const listed = await listCompletely(config, directory, startedAt, deps, kept);
   const { listing, userCount, pages, contentType, collected, content } = listed;
   reportListing(listing, userCount, deps.log);
-  if (deps.previousExport.state === 'unreadable') {
+  if (previousExport.state === 'unreadable') {
     deps.log.info(
-      `Guard: the last export's manifest could not be read (${deps.previousExport.reason}); publishing without a comparison.`,
+      `Guard: the last export's manifest could not be read (${previousExport.reason}); publishing without a comparison.`,
     );
   }
   const finishedAt = deps.now();
-  const guard = checkPublication(deps.previousExport, userCount, config, finishedAt);
+  const guard = checkPublication(previousExport, userCount, config, finishedAt);
   const report = await writeChangeReport(config, listed.tracker, listed.state, kept.state);
   const deltaState =
     listing.delta === undefined
@@ -183,7 +184,7 @@ export async function runExport(
       deltaState: deltaState === undefined ? null : record(layout.deltaState, deltaState),
     },
     baseline: kept.baseline,
-    history: guardHistory(deps.previousExport, guard, {
+    history: guardHistory(previousExport, guard, {
       runId: deps.runId,
       startedAt: startedAt.toISOString(),
       userCount,
@@ -221,21 +222,39 @@ export async function runExport(
   };
 }
 
-/** `latest/manifest.json` as it is now; a run that cannot tell whether a newer run published does not publish. */
+/**
+ * `latest/manifest.json` as it is now. A run that cannot tell whether a newer run published does
+ * not publish: a read that fails, or a manifest that no longer reads although it changed since the
+ * run started (a write in progress), read once more and still unreadable, stops the run.
+ */
 async function publishedNow(deps: RunExportDependencies): Promise<PreviousExportReading> {
-  try {
-    return readPreviousExport(await deps.readPublishedManifest());
-  } catch (error) {
-    throw new ExportError(
-      `Could not read latest/manifest.json again before publishing (${(error as Error).message.split('\n')[0] ?? ''}).`,
-      {
-        remedy:
-          'Nothing was written. Check that EXPORT_STORAGE (or EXPORT_STORAGE__blobServiceUri and its identity) reaches the account, and that the identity may read blobs there.',
-        code: 'StorageUnavailable',
-        cause: error,
-      },
-    );
+  for (let attempt = 1; ; attempt += 1) {
+    let content: Buffer | undefined;
+    try {
+      content = await deps.readPublishedManifest();
+    } catch (error) {
+      throw cannotTell(`it could not be read (${(error as Error).message.split('\n')[0] ?? ''})`, error);
+    }
+    const reading = readPreviousExport(content);
+    // The same unreadable bytes as at the start are no news: the guard has already said so.
+    if (reading.state !== 'unreadable' || (content !== undefined && deps.previousManifest?.equals(content))) {
+      return reading;
+    }
+    if (attempt === 2)
+      throw cannotTell(`it changed since this run started and does not read (${reading.reason})`);
   }
+}
+
+function cannotTell(why: string, cause?: unknown): ExportError {
+  return new ExportError(
+    `Could not tell whether a newer run has published: latest/manifest.json was read again before publishing, and ${why}.`,
+    {
+      remedy:
+        'Nothing was written. Check that EXPORT_STORAGE (or EXPORT_STORAGE__blobServiceUri and its identity) reaches the account and may read blobs there; the next run tries again.',
+      code: 'StorageUnavailable',
+      cause,
+    },
+  );
 }
 
 /** What the last run left, as far as its manifest vouches for it. */
@@ -252,9 +271,10 @@ interface KeptBaseline {
 async function keptBaseline(
   config: ExportConfig,
   deps: RunExportDependencies,
+  previousExport: PreviousExportReading,
   properties: readonly string[],
 ): Promise<KeptBaseline> {
-  const vouched = vouchedState(deps.previousExport, deps.previousState);
+  const vouched = vouchedState(previousExport, deps.previousState);
   let state: PreviousState | { reason: string };
   if ('reason' in vouched) state = vouched;
   else {
@@ -270,11 +290,7 @@ async function keptBaseline(
       ? { runId: state.runId, stateSha256: vouched.sha256 }
       : null;
   const delta = config.delta
-    ? vouchedDeltaState(
-        deps.previousExport,
-        deps.previousDelta,
-        state instanceof PreviousState ? vouched : state,
-      )
+    ? vouchedDeltaState(previousExport, deps.previousDelta, state instanceof PreviousState ? vouched : state)
     : undefined;
   return { state, baseline, delta };
 }
@@ -310,16 +326,16 @@ function describeChanges(summary: ChangeSummary): string {
 }
 
 /** Before listing: would an export the size of the last one fit in this instance and in one gRPC message? */
-function warnOfMemory(config: ExportConfig, deps: RunExportDependencies): void {
-  if (deps.previousExport.state !== 'found') return;
-  const { userCount, bytes, blobBytes } = deps.previousExport.previous;
+function warnOfMemory(config: ExportConfig, previousExport: PreviousExportReading, log: RunLog): void {
+  if (previousExport.state !== 'found') return;
+  const { userCount, bytes, blobBytes } = previousExport.previous;
   if (bytes === undefined) return;
   const outputBytes = blobBytes.length > 0 ? blobBytes : undefined;
   const warning = memoryWarning(
     { userCount, bytes, ...(outputBytes && { outputBytes }) },
     config.instanceMemoryMB,
   );
-  if (warning !== undefined) deps.log.warn(`Warning: ${warning}`);
+  if (warning !== undefined) log.warn(`Warning: ${warning}`);
 }
 
 /**

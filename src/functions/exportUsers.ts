@@ -22,7 +22,6 @@ import {
 import { errorCodeOf, redactedError, toError } from '../errors.js';
 import { type BlobLayout, blobLayout } from '../export/blobLayout.js';
 import { manifestBytes } from '../export/manifest.js';
-import { readPreviousExport } from '../export/publicationGuard.js';
 import { runExport, type UserDirectory } from '../export/runExport.js';
 import type { Env } from '../settings.js';
 import { STORAGE_CONNECTION } from '../storageConnection.js';
@@ -67,31 +66,22 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
     state: output.storageBlob({ path: layout.state, connection: STORAGE_CONNECTION }),
     deltaState: output.storageBlob({ path: layout.deltaState, connection: STORAGE_CONNECTION }),
   };
-  const previousManifest = input.storageBlob({ path: layout.latestManifest, connection: STORAGE_CONNECTION });
-  // The state is gzip: asked for as binary, or the host would hand it over as (broken) UTF-8 text.
-  const stateInput: StorageBlobOptions & { dataType: 'binary' } = {
-    path: layout.state,
-    connection: STORAGE_CONNECTION,
-    dataType: 'binary',
-  };
-  const previousState = input.storageBlob(stateInput);
-  // As bytes too: the manifest names the blob's sha256, which a text decoding could change.
-  const deltaInput: StorageBlobOptions & { dataType: 'binary' } = {
-    path: layout.deltaState,
-    connection: STORAGE_CONNECTION,
-    dataType: 'binary',
-  };
-  const previousDelta = input.storageBlob(deltaInput);
+  // Every input as bytes (`dataType: 'binary'`): the manifest names each blob's sha256, which a
+  // text decoding could change, the state is gzip, and a blob read as text that holds JSON reaches
+  // the function as a parsed object (azure-functions-nodejs-library `fromRpcTypedData`, `tryJsonParse`).
+  const bytesOf = (path: string) => input.storageBlob(binaryBlob(path));
+  const previousManifest = bytesOf(layout.latestManifest);
+  const previousState = bytesOf(layout.state);
+  const previousDelta = bytesOf(layout.deltaState);
 
   async function exportUsersHandler(_timer: Timer, context: InvocationContext): Promise<void> {
     const telemetry = deps.createTelemetry(telemetrySettings(deps.env));
     try {
       const config = loadConfig(deps.env);
       const result = await runExport(config, {
-        // The invocation id: the host's logs and Application Insights name the run by it too.
-        runId: context.invocationId,
+        runId: runIdOf(context),
         connect: () => deps.connect(config),
-        previousExport: readPreviousExport(context.extraInputs.get(previousManifest)),
+        previousManifest: asBytes(context.extraInputs.get(previousManifest)),
         previousState: asBytes(context.extraInputs.get(previousState)),
         previousDelta: asBytes(context.extraInputs.get(previousDelta)),
         readPublishedManifest: () => deps.readBlob(layout.latestManifest),
@@ -148,6 +138,22 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
       handler: exportUsersHandler,
     },
   };
+}
+
+/** A blob input binding that hands the blob over as its bytes. */
+function binaryBlob(path: string): StorageBlobOptions & { dataType: 'binary' } {
+  // `dataType` is a binding property the host reads (BindingMetadata.DataType); the v4 typings lack it.
+  return { path, connection: STORAGE_CONNECTION, dataType: 'binary' };
+}
+
+/**
+ * The run's id: the invocation id, which the host's logs and Application Insights carry too. A
+ * timer retry keeps its invocation's id (azure-webjobs-sdk `TriggeredFunctionExecutor`), so each
+ * attempt after the first adds its number.
+ */
+function runIdOf(context: InvocationContext): string {
+  const attempt = context.retryContext?.retryCount ?? 0;
+  return attempt > 0 ? `${context.invocationId}-r${attempt}` : context.invocationId;
 }
 
 /** A blob input as the worker hands it over (bytes, or text for a blob it read as a string), or nothing. */

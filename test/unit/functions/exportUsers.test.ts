@@ -304,10 +304,51 @@ describe('exportUsers handler', () => {
       () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:10000')),
     );
     expect(outcome?.message).toMatch(
-      /Could not read latest\/manifest.json again before publishing.*EXPORT_STORAGE/s,
+      /Could not tell whether a newer run has published.*EXPORT_STORAGE/s,
     );
     for (const role of ROLES) expect(written(role), role).toBeUndefined();
     expect(calls.failed).toHaveLength(1);
+  });
+
+  it('reads latest/manifest.json once more when it reads torn, and then gives way to the newer run', async () => {
+    const newer = JSON.stringify({
+      runId: 'later-run',
+      startedAt: '2026-11-25T02:00:05.000Z',
+      userCount: 100,
+    });
+    const answers = [Buffer.from(newer.slice(0, 20)), Buffer.from(newer)];
+    const { outcome, written } = await run(
+      validEnv(),
+      async () => fakeDirectory(pages),
+      undefined,
+      async () => answers.shift(),
+    );
+    expect(outcome).toBeUndefined();
+    expect(written('latestManifest')).toBeUndefined();
+    expect(answers).toEqual([]);
+  });
+
+  it('publishes nothing when latest/manifest.json changed and twice does not read', async () => {
+    const { outcome, written } = await run(
+      validEnv(),
+      async () => fakeDirectory(pages),
+      undefined,
+      async () => Buffer.from('{"runId": "later'),
+    );
+    expect(outcome?.message).toMatch(
+      /it changed since this run started and does not read \(it is not JSON\)/,
+    );
+    expect(written('latestManifest')).toBeUndefined();
+  });
+
+  it('publishes over a manifest that was already unreadable when the run started (the guard said so)', async () => {
+    const damaged = Buffer.from('not a manifest');
+    const { outcome, written, logs } = await run(validEnv(), async () => fakeDirectory(pages), damaged);
+    expect(outcome).toBeUndefined();
+    expect(written('latestManifest')).toBeDefined();
+    expect(logs.join('\n')).toMatch(
+      /manifest could not be read \(it is not JSON\); publishing without a comparison/,
+    );
   });
 
   it('records the guard decision in the manifest when it publishes', async () => {
@@ -360,6 +401,13 @@ describe('the exportUsers function definition', () => {
       readBlob: async () => undefined,
       now: () => new Date(),
     });
+
+  it('reads every blob input as bytes: a JSON blob read as text would reach the function parsed, and its sha256 lost', () => {
+    const exportUsers = definition(validEnv());
+    const inputs = exportUsers.options.extraInputs as { dataType?: unknown }[];
+    expect(inputs).toHaveLength(3);
+    for (const binding of inputs) expect(binding.dataType).toBe('binary');
+  });
 
   it('takes its schedule and blob paths from the settings the run validates', () => {
     const exportUsers = definition(

@@ -1,4 +1,4 @@
-import { output, type InvocationContext } from '@azure/functions';
+import { input, output, type InvocationContext } from '@azure/functions';
 import { describe, expect, it } from 'vitest';
 
 import {
@@ -116,5 +116,42 @@ describe('the host emulator', () => {
     expect((failure as Error).message).toMatch(
       /Writing 1 of the function's outputs failed .*storage said no/,
     );
+  });
+});
+
+describe('blob inputs, as the Node worker hands them over', () => {
+  it('gives bytes for dataType binary, and a JSON blob read as text as the parsed value', async () => {
+    const asText = input.storageBlob({ path: 'c/manifest.json', connection: 'STORE' });
+    const asBytes = input.storageBlob({
+      path: 'c/manifest.json',
+      connection: 'STORE',
+      dataType: 'binary',
+    } as never);
+    const plainText = input.storageBlob({ path: 'c/note.txt', connection: 'STORE' });
+    const seen = new Map<string, unknown>();
+    await invokeTimerFunction(
+      {
+        name: 'probe',
+        options: {
+          schedule: '0 0 2 * * *',
+          extraInputs: [asText, asBytes, plainText],
+          handler: (_timer, context) => {
+            seen.set('text', context.extraInputs.get(asText));
+            seen.set('bytes', context.extraInputs.get(asBytes));
+            seen.set('plain', context.extraInputs.get(plainText));
+          },
+        },
+      },
+      {
+        env: {},
+        log: () => undefined,
+        readBlob: async (_connection, path) =>
+          Buffer.from(path.endsWith('.json') ? '{"userCount": 3}' : 'not json'),
+        writeBlob: async () => undefined,
+      },
+    );
+    expect(seen.get('text')).toEqual({ userCount: 3 });
+    expect(Buffer.isBuffer(seen.get('bytes'))).toBe(true);
+    expect(seen.get('plain')).toBe('not json');
   });
 });
