@@ -303,9 +303,7 @@ describe('exportUsers handler', () => {
       undefined,
       () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:10000')),
     );
-    expect(outcome?.message).toMatch(
-      /Could not tell whether a newer run has published.*EXPORT_STORAGE/s,
-    );
+    expect(outcome?.message).toMatch(/Could not tell whether a newer run has published.*EXPORT_STORAGE/s);
     for (const role of ROLES) expect(written(role), role).toBeUndefined();
     expect(calls.failed).toHaveLength(1);
   });
