@@ -16,9 +16,12 @@ export interface TelemetryEnvelope {
 export class SandboxAppInsights {
   readonly items: TelemetryEnvelope[] = [];
   readonly rawBodies: string[] = [];
+  /** Read each request and never answer it: an ingestion endpoint that accepts and then hangs. */
+  neverAnswer = false;
 
   async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     let body = await readBody(request);
+    if (this.neverAnswer) return;
     if (request.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
     const text = body.toString('utf8');
     this.rawBodies.push(text);

@@ -19,6 +19,10 @@ export interface GraphFault {
     | 'reset'
     /** The headers and half the body sent, then the connection closed. */
     | 'reset-mid-body'
+    /** The connection accepted and the request read, then nothing: no headers, held open. */
+    | 'stall-before-headers'
+    /** The headers, then the body one byte every delayMs (default 1000), as long as the client waits. */
+    | 'trickle'
     | 'malformed'
     | 'slow'
     /** The page's nextLink is the URL of the page itself. */
@@ -390,6 +394,19 @@ export class SandboxGraph {
     const headers = {
       'content-type': 'application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8',
     };
+    if (fault?.kind === 'stall-before-headers') return;
+    if (fault?.kind === 'trickle') {
+      const bytes = Buffer.from(JSON.stringify(body));
+      response.writeHead(200, { ...headers, 'content-length': String(bytes.length) });
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (sent < bytes.length) response.write(bytes.subarray(sent, (sent += 1)));
+        if (sent === bytes.length) response.end();
+        if (sent === bytes.length || response.destroyed) clearInterval(timer);
+      }, fault.delayMs ?? 1000);
+      response.once('close', () => clearInterval(timer));
+      return;
+    }
     if (fault?.kind === 'reset-mid-body') {
       const bytes = Buffer.from(JSON.stringify(body));
       response.writeHead(200, { ...headers, 'content-length': String(bytes.length) });

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { BlobServiceClient } from '@azure/storage-blob';
 
 import { startAzurite } from '../sandbox/azurite.js';
-import { namesATenant, readSettings } from '../sandbox/host/appSettings.js';
+import { namesATenant, placeholderSettings, readSettings } from '../sandbox/host/appSettings.js';
 import {
   FunctionFailedError,
   invokeTimerFunction,
@@ -78,7 +78,34 @@ async function main(): Promise<number> {
       throw new Error(`--users takes a whole number; got "${values.users}".`);
     return runDemo(users, resolve(values.out ?? DEMO_OUT_DIR), values.fresh);
   }
+  const placeholders = placeholderSettings(settings);
+  if (placeholders.length > 0) {
+    console.error(
+      `${existsSync(settingsPath) ? settingsPath : 'The settings'} still hold${existsSync(settingsPath) ? 's' : ''} the example's placeholders: ${placeholders.join(', ')}. ` +
+        "Replace them with your tenant's values (README, Configuration), or remove the tenant settings to run the demo on the sandbox tenant.",
+    );
+    return 2;
+  }
+  // Node reads NODE_EXTRA_CA_CERTS only when it starts: a run with the CA bundle the settings file
+  // names (npm run sandbox prints one, which keeps the machine's own extra CAs) is a new process
+  // started with it. The file's value counts here even where the environment has one.
+  const caBundle = readSettings({}, settingsPath)['NODE_EXTRA_CA_CERTS'];
+  if (caBundle !== undefined && caBundle !== process.env['NODE_EXTRA_CA_CERTS']) {
+    return runChild(process.argv.slice(2), { ...process.env, NODE_EXTRA_CA_CERTS: caBundle });
+  }
   return runConfigured(settings, values.out === undefined ? undefined : resolve(values.out));
+}
+
+/** This script again, in a child process with this environment; resolves to its exit code. */
+function runChild(args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise<number>((resolveExit, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...args], {
+      stdio: 'inherit',
+      env,
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => resolveExit(code ?? 1));
+  });
 }
 
 /** Log lines as they come; on a terminal, progress lines overwrite each other. */
@@ -228,13 +255,10 @@ async function runDemo(users: number, outDir: string, fresh: boolean): Promise<n
     const previousCopies = join(outDir, 'previous-run');
     await moveDemoCopies(outDir, previousCopies);
     // The child trusts the sandbox's CA: NODE_EXTRA_CA_CERTS works only from a process's start.
-    const exitCode = await new Promise<number>((resolveExit, reject) => {
-      const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--out', outDir], {
-        stdio: 'inherit',
-        env: { ...process.env, ...sandbox.processEnvironment(), ...appSettings },
-      });
-      child.once('error', reject);
-      child.once('exit', (code) => resolveExit(code ?? 1));
+    const exitCode = await runChild(['--out', outDir], {
+      ...process.env,
+      ...sandbox.processEnvironment(),
+      ...appSettings,
     });
     if (exitCode === 0) {
       await rm(previousCopies, { recursive: true, force: true });
@@ -283,12 +307,17 @@ async function describeDemoExport(connectionString: string, telemetryItems: numb
   );
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : String(error));
-    process.exitCode = 1;
-  },
-);
+/**
+ * Ends the process once everything is said. A socket a server holds open (an ingestion endpoint
+ * that accepted the telemetry and never answers) would otherwise keep `npm run export` alive
+ * after its run ended, and a scheduled job or CI step that runs it would hang.
+ */
+function exitWith(code: number): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), 1000).unref();
+}
+
+main().then(exitWith, (error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  exitWith(1);
+});

@@ -30,6 +30,11 @@ async function main(): Promise<void> {
   );
   console.log('For `func start`, use this local.settings.json:\n');
   console.log(JSON.stringify(localSettings, null, 2));
+  console.log(
+    '\nTo export it with `npm run export`, save that JSON as sandbox.settings.json and run\n' +
+      '  npm run export -- --settings sandbox.settings.json\n' +
+      '(the run starts itself again with the NODE_EXTRA_CA_CERTS it names: Node reads that variable only at start).',
+  );
   console.log('\nThe sandbox runs until Ctrl-C.');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -5,6 +5,7 @@ import {
   type EntraTelemetryAuthentication,
   type Env,
   type ExportFormat,
+  MAX_ACCEPT_SHRINK_DAYS,
   readSetting,
   type SettingName,
   type SettingValue,
@@ -13,6 +14,8 @@ import {
   type ShrinkLimit,
 } from './settings.js';
 import { resolveStorageConnection, STORAGE_CONNECTION } from './storageConnection.js';
+
+const DAY_MS = 24 * 60 * 60_000;
 
 /** Which Key Vault object holds the app registration's credential, and the setting that names it. */
 export interface VaultCredentialSource {
@@ -113,7 +116,7 @@ export interface ExportConfig {
  * Reads and validates every setting a run uses. Returns one typed object, or throws one
  * ConfigError that lists every problem, each naming its setting.
  */
-export function loadConfig(env: Env): ExportConfig {
+export function loadConfig(env: Env, now: Date = new Date()): ExportConfig {
   const problems: string[] = [];
   function read<N extends SettingName>(name: N, required = false): SettingValue<N> | undefined {
     const reading = readSetting(env, name);
@@ -161,6 +164,12 @@ export function loadConfig(env: Env): ExportConfig {
   }
 
   if (config.delta === true) problems.push(...deltaProblems(config));
+  const acceptUntil = config.acceptShrinkUntil;
+  if (acceptUntil !== undefined && acceptUntil.getTime() - now.getTime() > MAX_ACCEPT_SHRINK_DAYS * DAY_MS) {
+    problems.push(
+      `EXPORT_ACCEPT_SHRINK_UNTIL is ${acceptUntil.toISOString()}, more than ${MAX_ACCEPT_SHRINK_DAYS} days ahead: it accepts the drop the guard refused for the next runs, not for good. Set a time within ${MAX_ACCEPT_SHRINK_DAYS} days, or change EXPORT_SHRINK_LIMIT if the limit itself is wrong.`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   // Every value is defined now: a required setting that is unset, or any invalid one, is a problem
   // above, and each optional one has a default (EXPORT_FILTER and EXPORT_ACCEPT_SHRINK_UNTIL may stay undefined).

@@ -5,6 +5,9 @@
  * table in docs/configuration.md, local.settings.example.json and the Bicep are tested against it.
  */
 
+import { graphSpelling } from './export/columns.js';
+import { cronFieldProblem, NCRONTAB_FIELDS } from './schedule.js';
+
 /** A value a parser refused, and why ("must be ..."). */
 export class Invalid {
   constructor(readonly reason: string) {}
@@ -39,6 +42,11 @@ export interface Setting<T> {
   deployment: Deployment;
   /** A secret's value is never repeated in a message. */
   secret: boolean;
+  /**
+   * `masked`: a value that may be a secret pasted into the wrong setting, or that identifies the
+   * tenant or the app, is shown in a message only as its first characters and its length.
+   */
+  echo?: 'masked';
   parse(text: string): T | Invalid;
 }
 
@@ -125,11 +133,8 @@ function anyText(text: string): string {
 }
 
 export const DEFAULT_SCHEDULE = '0 0 2 * * *';
-const NCRONTAB_FIELDS = ['second', 'minute', 'hour', 'day of month', 'month', 'day of week'] as const;
-const NCRONTAB_FIELD =
-  /^(?:\*|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:\/\d+)?(?:,(?:\*|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:\/\d+)?)*$/;
 
-/** A 6-field NCRONTAB expression, as the Functions timer trigger reads it. */
+/** A 6-field NCRONTAB expression, checked field by field as the Functions host reads it (schedule.ts). */
 export function parseSchedule(schedule: string): string | Invalid {
   const fields = schedule.trim().split(/\s+/);
   const hint = `Azure Functions uses 6 fields, "{second} {minute} {hour} {day} {month} {day-of-week}", such as "${DEFAULT_SCHEDULE}" for 02:00 UTC daily`;
@@ -138,9 +143,12 @@ export function parseSchedule(schedule: string): string | Invalid {
       `must be an NCRONTAB expression with 6 fields; this one has ${fields.length}. ${hint}`,
     );
   }
-  const bad = fields.findIndex((field) => !NCRONTAB_FIELD.test(field));
-  if (bad >= 0) {
-    return new Invalid(`has an invalid ${NCRONTAB_FIELDS[bad]} field "${fields[bad]}". ${hint}`);
+  for (const [index, field] of NCRONTAB_FIELDS.entries()) {
+    const text = fields[index]!;
+    const problem = cronFieldProblem(text, field);
+    if (problem !== undefined) {
+      return new Invalid(`has an invalid ${field.name} field "${text}": it ${problem}. ${hint}`);
+    }
   }
   return fields.join(' ');
 }
@@ -176,8 +184,24 @@ function parseSelect(text: string): readonly string[] | Invalid {
       `must be a comma-separated list of user property names (such as id,displayName,mail); not a property name: ${invalid.map((p) => `"${p}"`).join(', ')}`,
     );
   }
+  if (properties.length === 0) {
+    return new Invalid(
+      'must name at least one user property (such as id,displayName,mail); leave it unset for the default selection',
+    );
+  }
+  const spelled = properties.map(graphSpelling);
+  const seen = new Map<string, string>();
+  for (const [index, property] of spelled.entries()) {
+    const earlier = seen.get(property.toLowerCase());
+    if (earlier !== undefined) {
+      return new Invalid(
+        `names one property twice ("${earlier}" and "${properties[index]}"; Graph reads names case-insensitively): list each once`,
+      );
+    }
+    seen.set(property.toLowerCase(), properties[index]!);
+  }
   // The id is always exported: it is what tells two users apart in every format.
-  return [...new Set(['id', ...properties])];
+  return ['id', ...spelled.filter((property) => property !== 'id')];
 }
 
 /**
@@ -225,12 +249,45 @@ function parseShrinkLimit(text: string): ShrinkLimit | Invalid {
   return match[2] === '%' ? { kind: 'percent', value } : { kind: 'users', value };
 }
 
-function parseUtcTime(text: string): Date | Invalid {
-  const time = Date.parse(text);
-  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/.test(text) &&
-    !Number.isNaN(time)
-    ? new Date(time)
-    : new Invalid('must be a date and time with its zone, such as 2026-11-26T06:00:00Z');
+/**
+ * How far ahead EXPORT_ACCEPT_SHRINK_UNTIL may reach: the override is for the runs that publish an
+ * expected drop, not a switch that turns the guard off; a week covers a weekend and a full
+ * resync (EXPORT_DELTA_RESYNC_DAYS defaults to 7).
+ */
+export const MAX_ACCEPT_SHRINK_DAYS = 7;
+
+const UTC_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * An ISO 8601 instant with its zone, read strictly: `Date.parse` rolls `2026-02-30` over to
+ * March 2nd, so each field is checked against the calendar date it produces.
+ */
+export function parseUtcTime(text: string): Date | Invalid {
+  const invalid = new Invalid('must be a date and time with its zone, such as 2026-11-26T06:00:00Z');
+  const match = UTC_TIME.exec(text);
+  if (!match) return invalid;
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((group) =>
+    Number(match[group] ?? 0),
+  );
+  const zone = match[7] ?? 'Z';
+  const fields = [year, month, day, hour, minute, second];
+  const calendar = new Date(Date.UTC(year ?? 0, (month ?? 0) - 1, day, hour, minute, second));
+  const readBack = [
+    calendar.getUTCFullYear(),
+    calendar.getUTCMonth() + 1,
+    calendar.getUTCDate(),
+    calendar.getUTCHours(),
+    calendar.getUTCMinutes(),
+    calendar.getUTCSeconds(),
+  ];
+  const sameFields = readBack.every((value, index) => value === fields[index]);
+  const zoneValid = zone === 'Z' || (Number(zone.slice(1, 3)) <= 14 && Number(zone.slice(4, 6)) <= 59);
+  if (!sameFields || !zoneValid) {
+    return new Invalid(
+      'must be a date and time that exists (no February 30th, no hour 24), with its zone, such as 2026-11-26T06:00:00Z',
+    );
+  }
+  return new Date(Date.parse(text));
 }
 
 function parseParallelism(text: string): number | Invalid {
@@ -294,6 +351,7 @@ export const SETTINGS = {
       how: "`federated`: the function's own identity, which infra/scripts/register-app.sh --credential federated makes the app trust",
     },
     secret: false,
+    echo: 'masked',
     parse: guid("the managed identity's client ID"),
   }),
   GRAPH_CLIENT_CERTIFICATE_NAME: setting({
@@ -306,6 +364,7 @@ export const SETTINGS = {
       how: '`certificate:<name>`; the default, `certificate:graph-client-certificate`, is what infra/scripts/register-app.sh creates',
     },
     secret: false,
+    echo: 'masked',
     parse: keyVaultObjectName,
   }),
   GRAPH_CLIENT_SECRET_NAME: setting({
@@ -315,6 +374,7 @@ export const SETTINGS = {
     example: '',
     deployment: { fromParameter: 'graphCredential', how: '`secret:<name>`' },
     secret: false,
+    echo: 'masked',
     parse: keyVaultObjectName,
   }),
   GRAPH_TENANT_ID: setting({
@@ -328,6 +388,7 @@ export const SETTINGS = {
       deployedDefault: { value: 'tenant().tenantId', why: 'the tenant of the subscription deployed to' },
     },
     secret: false,
+    echo: 'masked',
     parse: (text) =>
       GUID.test(text) || DOMAIN.test(text)
         ? text
@@ -341,6 +402,7 @@ export const SETTINGS = {
     example: '<application (client) id>',
     deployment: { parameter: 'graphClientId' },
     secret: false,
+    echo: 'masked',
     parse: guid('the application (client) ID'),
   }),
   GRAPH_ENDPOINT: setting({
@@ -365,7 +427,8 @@ export const SETTINGS = {
   EXPORT_SCHEDULE: setting({
     required: '',
     default: DEFAULT_SCHEDULE,
-    description: '6-field NCRONTAB (UTC): `{second} {minute} {hour} {day} {month} {day-of-week}`',
+    description:
+      '6-field NCRONTAB (UTC): `{second} {minute} {hour} {day} {month} {day-of-week}`, checked as the host reads it (ranges, names, a step of 1 or more)',
     example: DEFAULT_SCHEDULE,
     deployment: { parameter: 'exportSchedule' },
     secret: false,
@@ -375,7 +438,7 @@ export const SETTINGS = {
     required: '',
     default: DEFAULT_SELECT.join(','),
     description:
-      'user properties, comma-separated (`id` is always included); also `signInActivity` (needs AuditLog.Read.All and Entra ID P1/P2), `onPremisesExtensionAttributes`, `employeeOrgData` and directory extensions (`extension_<appId>_<name>`): see [Recipes](#recipes)',
+      'user properties, comma-separated, each once, in any case (written as Graph spells them; `id` is always included); also `signInActivity` (needs AuditLog.Read.All and Entra ID P1/P2), `onPremisesExtensionAttributes`, `employeeOrgData` and directory extensions (`extension_<appId>_<name>`): see [Recipes](#recipes)',
     example: DEFAULT_SELECT.join(','),
     deployment: { parameter: 'exportSelect' },
     secret: false,
@@ -517,8 +580,7 @@ export const SETTINGS = {
   EXPORT_ACCEPT_SHRINK_UNTIL: setting({
     required: '',
     default: undefined,
-    description:
-      'accepts a drop the guard refused, for runs until this UTC time (`2026-11-26T06:00:00Z`); it expires by itself',
+    description: `accepts a drop the guard refused, for runs until this time with its zone (\`2026-11-26T06:00:00Z\`), at most ${MAX_ACCEPT_SHRINK_DAYS} days ahead; it expires by itself`,
     example: '',
     deployment: { notDeployed: 'a one-off override, set on the app by hand when a refused drop is expected' },
     secret: false,
@@ -558,6 +620,7 @@ export const SETTINGS = {
     example: undefined,
     deployment: { fromResource: identityConnection },
     secret: false,
+    echo: 'masked',
     parse: guid("the identity's client ID"),
   }),
   APPLICATIONINSIGHTS_CONNECTION_STRING: setting({
@@ -577,6 +640,7 @@ export const SETTINGS = {
     example: undefined,
     deployment: { fromResource: 'the user-assigned identity the Bicep creates' },
     secret: false,
+    echo: 'masked',
     parse: parseTelemetryAuthentication,
   }),
   AZURE_CLIENT_ID: setting({
@@ -586,6 +650,7 @@ export const SETTINGS = {
     example: undefined,
     deployment: { fromResource: 'the user-assigned identity the Bicep creates' },
     secret: false,
+    echo: 'masked',
     parse: guid("the managed identity's client ID"),
   }),
 } as const;
@@ -613,12 +678,59 @@ export function readSetting<N extends SettingName>(env: Env, name: N): SettingRe
   const text = settingText(env, name);
   const source = text ?? definition.default;
   if (source === undefined) return { state: 'unset' };
+  if (text !== undefined && isPlaceholder(name, text)) {
+    const shown = definition.secret ? '' : ` "${text}"`;
+    return {
+      state: 'invalid',
+      problem: `${name} still holds the example's placeholder${shown}: set it to ${definition.missing ?? definition.description}.`,
+    };
+  }
   const parsed = definition.parse(source);
   if (parsed instanceof Invalid) {
-    const got = definition.secret ? '' : `; got "${source}"`;
-    return { state: 'invalid', problem: `${name} ${parsed.reason}${got}.` };
+    return {
+      state: 'invalid',
+      problem: `${name} ${parsed.reason}${quoted(definition, source)}.${secretHint(name, source)}`,
+    };
   }
   return { state: text === undefined ? 'default' : 'set', value: parsed as SettingValue<N> };
+}
+
+/**
+ * A value still holding a `<...>` placeholder where local.settings.example.json has one: only
+ * there, since elsewhere (a filter on `'<Admins>'`) angle brackets can be meant.
+ */
+export function isPlaceholder(name: SettingName, text: string): boolean {
+  const example: string | undefined = SETTINGS[name].example;
+  return example !== undefined && PLACEHOLDER.test(example) && PLACEHOLDER.test(text);
+}
+
+const PLACEHOLDER = /<[^<>]+>/;
+
+/** The value as an error message may show it: not at all for a secret, masked where it may be one. */
+function quoted(definition: Setting<unknown>, value: string): string {
+  if (definition.secret) return '';
+  if (definition.echo === 'masked' || looksLikeClientSecret(value)) return `; got ${maskValue(value)}`;
+  return `; got "${value}"`;
+}
+
+/** `"Abc…" (40 characters)`: enough to recognise a value, not enough to use it. */
+export function maskValue(value: string): string {
+  return `"${value.slice(0, 3)}…" (${value.length} characters)`;
+}
+
+/**
+ * An Entra client secret's value: three characters, a digit, `Q~`, then 31 to 34 more (the
+ * pattern of gitleaks' `azure-ad-client-secret` rule, cmd/generate/config/rules/azure.go).
+ */
+const CLIENT_SECRET_VALUE = /^[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}$/;
+
+export function looksLikeClientSecret(value: string): boolean {
+  return CLIENT_SECRET_VALUE.test(value.trim());
+}
+
+function secretHint(name: SettingName, value: string): string {
+  if (!looksLikeClientSecret(value)) return '';
+  return ` The value looks like a client secret itself, not ${name === 'GRAPH_CLIENT_SECRET_NAME' ? 'the name of the Key Vault secret that holds it' : `what ${name} takes`}: store the secret's value in Key Vault (az keyvault secret set --vault-name <vault> --name graph-client-secret --file <file>), set ${name === 'GRAPH_CLIENT_SECRET_NAME' ? 'this setting to that name' : `${name} to what it describes`}, and, since the value has been in an app setting, consider creating a new client secret and deleting this one.`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 
-import type { Env, SettingName } from '../../src/settings.js';
+import { type Env, isPlaceholder, SETTING_NAMES, type SettingName, SETTINGS } from '../../src/settings.js';
 
 /**
  * App settings as Core Tools sees them: the process environment first, then the `Values` of
@@ -36,4 +36,11 @@ export const TENANT_SETTINGS = [
 
 export function namesATenant(settings: Env): boolean {
   return TENANT_SETTINGS.some((name) => (settings[name] ?? '').trim() !== '');
+}
+
+/** The settings that still hold local.settings.example.json's placeholders, as `NAME "value"`. */
+export function placeholderSettings(settings: Env): string[] {
+  return SETTING_NAMES.filter((name) => isPlaceholder(name, settings[name] ?? '')).map((name) =>
+    SETTINGS[name].secret ? name : `${name} "${settings[name] ?? ''}"`,
+  );
 }

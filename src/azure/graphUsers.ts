@@ -38,7 +38,7 @@ export async function openGraphDirectory(
   const deadline = Date.now() + RUN_TIME_BUDGET_MS;
   const retries: RetryCounts = { throttled: 0, transient: 0 };
   const total = () => retries.throttled + retries.transient;
-  const graph = await createGraphRequests(config, credential);
+  const graph = await createGraphRequests(config, credential, deadline);
   const listChain = (url: string) =>
     followNextLinks(url, {
       getPage: (pageUrl) => graph.get(pageUrl),

@@ -4,13 +4,14 @@ import type { KeyVaultSecret, SecretProperties } from '@azure/keyvault-secrets';
 import { describeCredential, type ExportConfig, type VaultCredentialSource } from '../config.js';
 import { ExportError } from '../errors.js';
 import { certificatePemFromKeyVault } from './certificatePem.js';
+import { hostOf, REQUEST_TIMEOUT_MS, withDeadline } from './deadlines.js';
 import { explainKeyVaultError } from './serviceErrors.js';
 
 /** The Key Vault calls the export makes. */
 export interface SecretReader {
   getSecret(
     name: string,
-    options?: { version?: string },
+    options?: { version?: string; abortSignal?: AbortSignal; requestOptions?: { timeout?: number } },
   ): Promise<Pick<KeyVaultSecret, 'value' | 'properties'>>;
   /** Every version of a secret (a certificate's renewals are versions of its secret). */
   listPropertiesOfSecretVersions?(name: string): AsyncIterable<SecretProperties>;
@@ -60,7 +61,21 @@ export async function readGraphCredential(
   const name = source.name;
   let secret;
   try {
-    secret = await vault.getSecret(name, version === undefined ? undefined : { version });
+    // The deadline covers the whole call: the vault's 401 challenge, the identity's token, the read.
+    secret = await withDeadline(
+      {
+        service: 'Key Vault',
+        host: hostOf(source.keyVaultUrl),
+        waitingFor: `the ${source.kind} "${name}"`,
+        timeoutMs: REQUEST_TIMEOUT_MS,
+      },
+      (abortSignal) =>
+        vault.getSecret(name, {
+          ...(version === undefined ? {} : { version }),
+          abortSignal,
+          requestOptions: { timeout: REQUEST_TIMEOUT_MS },
+        }),
+    );
   } catch (error) {
     throw explainKeyVaultError(error, source);
   }

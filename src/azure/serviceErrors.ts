@@ -6,6 +6,7 @@ import {
 } from '../config.js';
 import { ExportError } from '../errors.js';
 import { type FailureKind, parseRetryAfter, RetriesExhaustedError } from '../export/retryPolicy.js';
+import { untrustedCertificateCode, untrustedCertificateHint } from './networkFailure.js';
 
 /** The fields of an Azure SDK RestError, or of a Graph client GraphError, that we read. */
 interface ServiceFailure {
@@ -160,6 +161,14 @@ export function explainKeyVaultError(error: unknown, source: VaultCredentialSour
       },
     );
   }
+  const untrusted = untrustedCertificateCode(error);
+  if (untrusted !== undefined) {
+    return new ExportError(`Could not read the ${what}: a TLS trust failure, not a wrong KEY_VAULT_URL.`, {
+      remedy: untrustedCertificateHint(new URL(source.keyVaultUrl).host, untrusted),
+      cause: error,
+      code: 'KeyVaultUnreachable',
+    });
+  }
   return new ExportError(`Could not read the ${what}: ${firstLine(messageOf(error))}`, {
     remedy: 'Check KEY_VAULT_URL and that the vault is reachable from the function.',
     cause: error,
@@ -199,6 +208,19 @@ export function explainManagedIdentityError(error: unknown, source: FederatedCre
 /** Explains a failed Graph request. */
 export function explainGraphError(error: unknown, config: ExportConfig, retries: RetryCounts): ExportError {
   if (error instanceof ExportError) return error;
+  const untrusted = untrustedCertificateCode(
+    error instanceof RetriesExhaustedError ? error.lastError : error,
+  );
+  if (untrusted !== undefined) {
+    return new ExportError(
+      `Microsoft Graph (${config.graphEndpoint}) could not be reached: a TLS trust failure.`,
+      {
+        remedy: untrustedCertificateHint(new URL(config.graphEndpoint).host, untrusted),
+        cause: error,
+        code: 'GraphUnavailable',
+      },
+    );
+  }
   if (error instanceof RetriesExhaustedError) return explainExhaustedRetries(error, config, retries);
   const failure = asFailure(error);
   const message = messageOf(error);
@@ -206,6 +228,14 @@ export function explainGraphError(error: unknown, config: ExportConfig, retries:
   const status = typeof failure.statusCode === 'number' ? failure.statusCode : -1;
   const code = typeof failure.code === 'string' ? failure.code : undefined;
   const where = `Microsoft Graph (${config.graphEndpoint}) answered GET /v1.0/users with ${status === -1 ? 'no response' : status}${code ? ` ${code}` : ''}: ${firstLine(message)}`;
+  if (code === 'DeadlineError' || code === 'RunBudgetError') {
+    return new ExportError(`GET /v1.0/users failed: ${firstLine(message)}`, {
+      remedy:
+        'Nothing was written; the next run starts again. If it persists, check the network path to Graph (a proxy or firewall that holds connections open).',
+      cause: error,
+      code: 'GraphUnavailable',
+    });
+  }
   if (status >= 300 && status < 400) {
     return new ExportError(
       `Microsoft Graph (${config.graphEndpoint}) redirected GET /v1.0/users to another origin (${redirectOrigin(failure)}); the export does not follow it, and exported nothing from there.`,
@@ -283,10 +313,12 @@ function explainExhaustedRetries(
   const status =
     typeof last.statusCode === 'number' && last.statusCode > 0
       ? String(last.statusCode)
-      : 'a dropped connection';
+      : last.code === 'DeadlineError'
+        ? `none in time; ${firstLine(messageOf(error.lastError))}`
+        : 'a dropped connection';
   const throttled = classifyGraphFailure(error.lastError, Date.now()).kind === 'throttled';
   return new ExportError(
-    `Microsoft Graph (${config.graphEndpoint}) ${throttled ? 'kept throttling' : 'kept failing'} GET /v1.0/users (last answer: ${status}${typeof last.code === 'string' ? ` ${last.code}` : ''}): ${error.message} (${retries.throttled} throttled and ${retries.transient} transient retries in this run).`,
+    `Microsoft Graph (${config.graphEndpoint}) ${throttled ? 'kept throttling' : 'kept failing'} GET /v1.0/users (last answer: ${status}${typeof last.code === 'string' && last.code !== 'DeadlineError' ? ` ${last.code}` : ''}): ${error.message} (${retries.throttled} throttled and ${retries.transient} transient retries in this run).`,
     {
       remedy:
         "Nothing was written; the timer's retry policy and then the next scheduled run try again. If it persists, lower EXPORT_PARALLELISM, or look for other apps sharing this tenant's Graph budget.",
@@ -323,6 +355,10 @@ export function classifyGraphFailure(error: unknown, now: number): FailureKind {
   }
   if (status === 500 || status === 502) return { kind: 'transient' };
   if (failure.code === 'TypeError' || error instanceof TypeError) return { kind: 'transient' };
+  // A request that passed its deadline (deadlines.ts) is tried again; one the run's budget ended is not.
+  if (failure.code === 'DeadlineError' || (error instanceof Error && error.name === 'DeadlineError')) {
+    return { kind: 'transient' };
+  }
   if (status === 401 && /expired/i.test(messageOf(error))) return { kind: 'transient' };
   return { kind: 'fatal' };
 }

@@ -5,6 +5,7 @@ import type { TelemetrySettings } from '../config.js';
 import type { ErrorCode } from '../errors.js';
 import type { ExportManifest } from '../export/manifest.js';
 import type { NewerRun } from '../export/runIdentity.js';
+import { TELEMETRY_FLUSH_TIMEOUT_MS, withDeadline } from './deadlines.js';
 
 /** What a run reports to Application Insights. */
 export interface RunTelemetry {
@@ -26,8 +27,14 @@ const silent: RunTelemetry = {
   flush: async () => undefined,
 };
 
-/** Application Insights when a connection string is set; otherwise nothing at all. */
-export function createRunTelemetry(settings: TelemetrySettings): RunTelemetry {
+/**
+ * Application Insights when a connection string is set; otherwise nothing at all. The flush ends
+ * by its deadline even when the ingestion endpoint accepts the connection and never answers.
+ */
+export function createRunTelemetry(
+  settings: TelemetrySettings,
+  flushTimeoutMs = TELEMETRY_FLUSH_TIMEOUT_MS,
+): RunTelemetry {
   const { connectionString, entraAuthentication: entra } = settings;
   if (connectionString === undefined) return silent;
   // Own providers, not the global ones: the export reports its runs and does not instrument the process.
@@ -57,8 +64,27 @@ export function createRunTelemetry(settings: TelemetrySettings): RunTelemetry {
         },
       });
     },
-    flush: () => client.flush(),
+    flush: () =>
+      withDeadline(
+        {
+          service: 'Application Insights',
+          host: ingestionHost(connectionString),
+          waitingFor: "the run's telemetry was not accepted",
+          timeoutMs: flushTimeoutMs,
+        },
+        () => client.flush(),
+      ),
   };
+}
+
+/** The connection string's IngestionEndpoint host (the SDK's default when it names none). */
+function ingestionHost(connectionString: string): string {
+  const endpoint = /(?:^|;)\s*IngestionEndpoint\s*=\s*([^;]+)/i.exec(connectionString)?.[1]?.trim();
+  try {
+    return new URL(endpoint ?? 'https://dc.services.visualstudio.com').host;
+  } catch {
+    return 'the ingestion endpoint';
+  }
 }
 
 /** The completion event: what was exported, how the listing went, and what the guard decided. */

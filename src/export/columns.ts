@@ -20,6 +20,100 @@ export const OBJECT_PROPERTIES: Readonly<Record<string, readonly string[]>> = {
   manager: ['id', 'displayName', 'userPrincipalName', 'mail'],
 };
 
+/**
+ * The properties of the v1.0 user resource, in Graph's spelling (Microsoft Graph, "user resource
+ * type", Properties table). Graph matches `$select` names case-insensitively but answers with its
+ * own spelling, so a selection is written this way: `DisplayName` and `displayName` are one
+ * column, not two (and never two names in one `$select`, which Graph refuses with 400).
+ */
+export const USER_PROPERTIES: readonly string[] = [
+  'aboutMe',
+  'accountEnabled',
+  'ageGroup',
+  'assignedLicenses',
+  'assignedPlans',
+  'authorizationInfo',
+  'birthday',
+  'businessPhones',
+  'city',
+  'companyName',
+  'consentProvidedForMinor',
+  'country',
+  'createdDateTime',
+  'creationType',
+  'customSecurityAttributes',
+  'deletedDateTime',
+  'department',
+  'displayName',
+  'employeeHireDate',
+  'employeeId',
+  'employeeLeaveDateTime',
+  'employeeOrgData',
+  'employeeType',
+  'externalUserState',
+  'externalUserStateChangeDateTime',
+  'faxNumber',
+  'givenName',
+  'hireDate',
+  'id',
+  'identities',
+  'imAddresses',
+  'interests',
+  'isManagementRestricted',
+  'isResourceAccount',
+  'jobTitle',
+  'lastPasswordChangeDateTime',
+  'legalAgeGroupClassification',
+  'licenseAssignmentStates',
+  'mail',
+  'mailboxSettings',
+  'mailNickname',
+  'mobilePhone',
+  'mySite',
+  'officeLocation',
+  'onPremisesDistinguishedName',
+  'onPremisesDomainName',
+  'onPremisesExtensionAttributes',
+  'onPremisesImmutableId',
+  'onPremisesLastSyncDateTime',
+  'onPremisesProvisioningErrors',
+  'onPremisesSamAccountName',
+  'onPremisesSecurityIdentifier',
+  'onPremisesSyncEnabled',
+  'onPremisesUserPrincipalName',
+  'otherMails',
+  'passwordPolicies',
+  'passwordProfile',
+  'pastProjects',
+  'postalCode',
+  'preferredDataLocation',
+  'preferredLanguage',
+  'preferredName',
+  'provisionedPlans',
+  'proxyAddresses',
+  'responsibilities',
+  'schools',
+  'securityIdentifier',
+  'serviceProvisioningErrors',
+  'showInAddressList',
+  'signInActivity',
+  'signInSessionsValidFromDateTime',
+  'skills',
+  'state',
+  'streetAddress',
+  'surname',
+  'usageLocation',
+  'userPrincipalName',
+  'userType',
+];
+
+const GRAPH_SPELLING = new Map(USER_PROPERTIES.map((property) => [property.toLowerCase(), property]));
+
+/** A property name as Graph spells it; a name Graph does not list (a directory extension) as given. */
+export function graphSpelling(property: string): string {
+  return GRAPH_SPELLING.get(property.toLowerCase()) ?? property;
+}
+
 export const MANAGER_PROPERTY = 'manager';
 export const MANAGER_FIELDS = OBJECT_PROPERTIES[MANAGER_PROPERTY]!;
 

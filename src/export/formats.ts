@@ -55,19 +55,49 @@ export interface CsvOptions {
 /** The CSV the export has always written: no byte order mark, formulas neutralised. */
 const DEFAULT_CSV: CsvOptions = { bom: false, formulaGuard: 'apostrophe' };
 
+/**
+ * JSON text as every export writes it, state lines included. Two things JSON.stringify leaves
+ * that break readers of a UTF-8 file: U+2028 and U+2029 written raw (legal JSON, but a reader
+ * that splits on Unicode line breaks, JavaScript source before ES2019, sees a line end there),
+ * which are escaped; and a lone surrogate, which it writes as a `\ud800` escape that names no
+ * character, so many parsers refuse or mangle it, and which UTF-8 cannot encode at all: it becomes
+ * U+FFFD, the replacement character, as it does in CSV (UTF-8 encoding replaces it), so a lone
+ * surrogate reads the same in every format.
+ */
+export function jsonText(value: unknown): string {
+  const text = JSON.stringify(value);
+  return NEEDS_ESCAPING.test(text) ? text.replace(ESCAPED, escapeMatch) : text;
+}
+
+/** The user's line: what the state keeps and JSON and NDJSON write. */
+export function lineProjector(columns: readonly string[]): (user: GraphUser) => string {
+  const project = projector(columns);
+  return (user) => jsonText(project(user));
+}
+
+const NEEDS_ESCAPING = /[\u2028\u2029]|\\ud[89a-f]/;
+/** U+2028, U+2029, or JSON.stringify's escape of a lone surrogate (not itself an escaped backslash). */
+const ESCAPED = /[\u2028\u2029]|(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g;
+
+function escapeMatch(match: string, backslashes: string | undefined): string {
+  if (match === '\u2028') return '\\u2028';
+  if (match === '\u2029') return '\\u2029';
+  return `${backslashes ?? ''}\ufffd`;
+}
+
 export function createSerializer(
   format: ExportFormat,
   columns: readonly string[],
   csv: CsvOptions = DEFAULT_CSV,
 ): UserSerializer {
-  const project = projector(columns);
+  const lineOf = lineProjector(columns);
   const lineSerializer = (
     contentType: string,
     pageOfLines: (lines: readonly string[]) => Buffer,
     end: () => Buffer,
   ): UserSerializer => ({
     contentType,
-    page: (users) => pageOfLines(users.map((user) => JSON.stringify(project(user)))),
+    page: (users) => pageOfLines(users.map(lineOf)),
     pageOfLines,
     end,
   });
@@ -112,8 +142,10 @@ function createJsonArraySerializer(
 /**
  * A cell a spreadsheet could run as a formula (OWASP, CSV injection): one whose first non-blank
  * character is = + - or @, or which starts with a tab, CR or LF. It gets a leading apostrophe.
+ * Blank is Unicode's White_Space (U+0085, which `\s` misses, U+00A0, U+3000 ...) and the
+ * invisible zero-width characters (U+200B-U+200D, U+2060, U+FEFF) a pasted value may carry.
  */
-const FORMULA_START = /^(?:[\t\r\n]|\s*[=+\-@])/;
+const FORMULA_START = /^(?:[\t\r\n]|[\p{White_Space}\u200b-\u200d\u2060\ufeff]*[=+\-@])/u;
 
 export function neutraliseFormula(text: string): string {
   return FORMULA_START.test(text) ? `'${text}` : text;
@@ -135,7 +167,7 @@ function createCsvSerializer(properties: readonly string[], csv: CsvOptions): Us
     cast: {
       boolean: (value: boolean) => String(value),
       string: csv.formulaGuard === 'apostrophe' ? neutraliseFormula : (value: string) => value,
-      object: (value: Record<string, unknown>) => JSON.stringify(value),
+      object: (value: Record<string, unknown>) => jsonText(value),
     },
   };
   const header = () => {

@@ -4,7 +4,7 @@ import { type ChangeSummary, changeLines, ChangeTracker, PreviousState, stateHea
 import { exportedProperties } from './columns.js';
 import { createOutputCollector } from './compressedOutput.js';
 import { type RebuiltUser, rebuiltUsers } from './deltaMerge.js';
-import { createSerializer, type GraphUser, projector } from './formats.js';
+import { createSerializer, type GraphUser, lineProjector } from './formats.js';
 import { blobLayout } from './blobLayout.js';
 import { handOverTooLarge, memoryWarning } from './memoryBudget.js';
 import { type BlobRecord, buildManifest, type ExportManifest, manifestBytes } from './manifest.js';
@@ -427,7 +427,7 @@ async function listAndSerialise(
   });
   const output = createOutputCollector(config.compression);
   // The canonical state: every user as exported, one JSON line each, whatever EXPORT_FORMAT is.
-  const project = projector(properties);
+  const lineOf = lineProjector(properties);
   const stateOutput = createOutputCollector('gzip', 1);
   await stateOutput.write(Buffer.from(`${stateHeaderLine(properties, deps.runId)}\n`));
   const tracker = new ChangeTracker(previous instanceof PreviousState ? previous : undefined);
@@ -448,14 +448,14 @@ async function listAndSerialise(
           tracker.observeRemoval(entry.previousLine, entry.removed);
           continue;
         }
-        const line = JSON.stringify(project(entry.user));
+        const line = lineOf(entry.user);
         tracker.observeAt(entry.previousLine, line, entry.previousLine === undefined ? '' : entry.oldLine);
         lines.push(line);
       }
       users = () => rebuiltUsers(page.rebuilt);
     } else {
       for (const user of page) {
-        const line = JSON.stringify(project(user));
+        const line = lineOf(user);
         tracker.observe(String(user['id']), line);
         lines.push(line);
       }

@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
+
+import { createCertificateAuthority } from '../../sandbox/certificates.js';
 
 const TRIGGER = join(import.meta.dirname, '..', '..', 'dist', 'scripts', 'trigger.js');
 const FAKE_AZ = join(import.meta.dirname, '..', 'fakes', 'fake-az.mjs');
@@ -113,5 +116,45 @@ it('refuses to send the key over plain http to another machine', async () => {
   expect(run.output).toMatch(
     /Refusing to send the master key to http:\/\/func-export\.example\.net: only over https/,
   );
+  expect(keys.length).toBe(sent);
+});
+
+it('follows no redirect with the key: an https endpoint answering 308 to plain http gets no second request', async () => {
+  const authority = createCertificateAuthority('trigger test CA');
+  const dir = mkdtempSync(join(tmpdir(), 'trigger-tls-'));
+  writeFileSync(join(dir, 'ca.pem'), authority.certificatePem);
+  const { keyPem, certificatePem } = authority.issueServerCertificate(['127.0.0.1']);
+  const sent = keys.length;
+  const redirecting = createHttpsServer({ key: keyPem, cert: certificatePem }, (request, response) => {
+    response.writeHead(308, { location: `${baseUrl}${request.url ?? '/'}` }).end();
+  });
+  await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (redirecting.address() as { port: number }).port;
+    const run = await triggerWith(['--base-url', `https://127.0.0.1:${port}`], {
+      FUNCTIONS_MASTER_KEY: 'the-master-key',
+      NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'),
+    });
+    expect(run.status, run.output).toBe(1);
+    expect(run.output).toMatch(
+      /^308: https:\/\/127\.0\.0\.1:\d+ redirects to http:\/\/127\.0\.0\.1:\d+\/admin\/functions\/exportUsers; not followed/,
+    );
+    expect(run.output).not.toMatch(/Accepted/);
+    expect(keys.length).toBe(sent);
+  } finally {
+    await new Promise<void>((resolve) => redirecting.close(() => resolve()));
+  }
+});
+
+it('refuses a --base-url with credentials in it, and never prints them', async () => {
+  const sent = keys.length;
+  const run = await triggerWith(['--base-url', 'https://admin:hunter2@func-export.azurewebsites.net'], {
+    FUNCTIONS_MASTER_KEY: 'k',
+  });
+  expect(run.status).toBe(2);
+  expect(run.output).toMatch(
+    /Refusing --base-url with a user name or password in it \(https:\/\/func-export\.azurewebsites\.net\)/,
+  );
+  expect(run.output).not.toMatch(/hunter2|admin:/);
   expect(keys.length).toBe(sent);
 });

@@ -201,3 +201,157 @@ describe('parseSchedule', () => {
     expect(reasonFor('0 0 2? * * *')).toMatch(/invalid hour field "2\?"/);
   });
 });
+
+describe('configuration errors never echo a value that may be a secret', () => {
+  // The shape of an Entra client secret (gitleaks' azure-ad-client-secret rule), made up here.
+  const pastedSecret = `Abc8Q~${'x7Yz'.repeat(8)}Ab`; // 40 characters
+
+  it('masks a client secret pasted into GRAPH_CLIENT_SECRET_NAME, with a hint of its own', () => {
+    const [problem] = problemsOf(validEnv({ GRAPH_CLIENT_SECRET_NAME: pastedSecret }));
+    expect(problem).not.toContain(pastedSecret.slice(0, 8));
+    expect(problem).toContain(`"Abc…" (${pastedSecret.length} characters)`);
+    expect(problem).toMatch(/looks like a client secret itself, not the name of the Key Vault secret/);
+    expect(problem).toMatch(/consider creating a new client secret/);
+  });
+
+  it('masks the IDs and the credential names, and says the same in the error telemetry receives', () => {
+    const env = validEnv({ GRAPH_CLIENT_ID: pastedSecret, GRAPH_TENANT_ID: `${pastedSecret}!` });
+    const problems = problemsOf(env);
+    expect(problems.join('\n')).not.toContain(pastedSecret.slice(0, 8));
+    let message = '';
+    try {
+      loadConfig(env);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).not.toContain(pastedSecret.slice(0, 8));
+    expect(problemsOf(validEnv({ GRAPH_CLIENT_ID: 'not-a-guid-but-long' }))).toEqual([
+      expect.stringMatching(
+        /^GRAPH_CLIENT_ID must be the application \(client\) ID, a GUID; got "not…" \(19 characters\)\.$/,
+      ),
+    ]);
+  });
+
+  it('still shows an ordinary setting in full', () => {
+    expect(problemsOf(validEnv({ EXPORT_FORMAT: 'xml' }))).toEqual([
+      'EXPORT_FORMAT must be one of json, ndjson, csv; got "xml".',
+    ]);
+  });
+});
+
+describe('EXPORT_ACCEPT_SHRINK_UNTIL', () => {
+  const now = new Date('2026-11-26T00:00:00Z');
+  const acceptUntil = (value: string) => loadConfig(validEnv({ EXPORT_ACCEPT_SHRINK_UNTIL: value }), now);
+
+  it('refuses a day that does not exist instead of rolling it over', () => {
+    for (const value of [
+      '2026-02-30T00:00:00Z',
+      '2026-11-31T00:00:00Z',
+      '2026-11-26T24:00:00Z',
+      '2026-11-26T06:00:00+25:00',
+    ]) {
+      expect(() => acceptUntil(value)).toThrow(
+        /EXPORT_ACCEPT_SHRINK_UNTIL must be a date and time that exists/,
+      );
+    }
+  });
+
+  it('refuses a time further ahead than 7 days, which would turn the guard off for good', () => {
+    expect(() => acceptUntil('9999-12-31T23:59:59Z')).toThrow(/more than 7 days ahead: .*not for good/);
+    expect(() => acceptUntil('2026-12-03T00:00:01Z')).toThrow(/more than 7 days ahead/);
+  });
+
+  it('accepts an instant within the week, in any zone', () => {
+    expect(acceptUntil('2026-11-27T06:00Z').acceptShrinkUntil?.toISOString()).toBe(
+      '2026-11-27T06:00:00.000Z',
+    );
+    expect(acceptUntil('2026-12-03T00:00:00Z').acceptShrinkUntil?.toISOString()).toBe(
+      '2026-12-03T00:00:00.000Z',
+    );
+    expect(acceptUntil('2026-11-26T06:30:00+02:00').acceptShrinkUntil?.toISOString()).toBe(
+      '2026-11-26T04:30:00.000Z',
+    );
+  });
+});
+
+describe('EXPORT_SELECT', () => {
+  const select = (value: string) => loadConfig(validEnv({ EXPORT_SELECT: value })).select;
+
+  it('refuses a selection with no property in it', () => {
+    expect(problemsOf(validEnv({ EXPORT_SELECT: ' , ' }))).toEqual([
+      expect.stringMatching(/^EXPORT_SELECT must name at least one user property/),
+    ]);
+  });
+
+  it("matches names case-insensitively and writes them in Graph's spelling", () => {
+    expect(select('ID,DisplayName,USERPRINCIPALNAME,extension_abc_Office')).toEqual([
+      'id',
+      'displayName',
+      'userPrincipalName',
+      'extension_abc_Office',
+    ]);
+    expect(select('mail,id')).toEqual(['id', 'mail']);
+  });
+
+  it('refuses one property named twice', () => {
+    expect(problemsOf(validEnv({ EXPORT_SELECT: 'displayName,mail,DisplayName' }))).toEqual([
+      expect.stringMatching(/^EXPORT_SELECT names one property twice \("displayName" and "DisplayName"/),
+    ]);
+  });
+});
+
+describe('parseSchedule, as the host reads NCRONTAB', () => {
+  const reasonFor = (schedule: string) => {
+    const parsed = parseSchedule(schedule);
+    return parsed instanceof Invalid ? parsed.reason : undefined;
+  };
+
+  it.each([
+    ['99 99 99 * * *', /invalid second field "99": it has 99, outside 0-59/],
+    ['0 60 * * * *', /minute field "60": it has 60, outside 0-59/],
+    ['0 0 24 * * *', /hour field "24"/],
+    ['0 0 2 0 * *', /day of month field "0": it has 0, outside 1-31/],
+    ['0 0 2 * 13 *', /month field "13"/],
+    ['0 0 2 * * 7', /day of week field "7": it has 7, outside 0-6/],
+    ['0 */0 * * * *', /minute field "\*\/0": it has a step of 0/],
+    ['0 0 2 * * Mon-Fry', /day of week field "Mon-Fry": it has "Fry"/],
+    ['0 0 1-99 * * *', /hour field "1-99": it has 99/],
+    ['0 0 2,,3 * * *', /hour field "2,,3": it has an empty value/],
+    ['0 0 2 * Jan/x *', /month field "Jan\/x": it has a step "x"/],
+    ['0 0 99999999999 * * *', /hour field "99999999999"/],
+  ])('refuses %s', (schedule, reason) => expect(reasonFor(schedule)).toMatch(reason));
+
+  it.each([
+    '0 0 2 * * *',
+    '*/15 * * * * *',
+    '0 0 9-17/2 * * mon-FRI',
+    '0 0 0 1 j,DEC *',
+    '0 0 12 31 2 sun',
+    '0 5/10 * * * *',
+    '0 0 17-9 * * *',
+  ])('accepts %s, as NCrontab does', (schedule) => expect(reasonFor(schedule)).toBeUndefined());
+});
+
+describe("the example's placeholders", () => {
+  it('are reported as placeholders, naming what to set', () => {
+    expect(
+      problemsOf(
+        validEnv({
+          GRAPH_TENANT_ID: '<directory (tenant) id>',
+          KEY_VAULT_URL: 'https://<your-vault>.vault.azure.net',
+        }),
+      ),
+    ).toEqual([
+      'KEY_VAULT_URL still holds the example\'s placeholder "https://<your-vault>.vault.azure.net": set it to the vault\'s URL, such as https://kv-entra-export.vault.azure.net.',
+      'GRAPH_TENANT_ID still holds the example\'s placeholder "<directory (tenant) id>": set it to the directory (tenant) ID of the app registration.',
+    ]);
+  });
+});
+
+describe('angle brackets outside the placeholders', () => {
+  it('are a value like any other where the example has no placeholder', () => {
+    expect(loadConfig(validEnv({ EXPORT_FILTER: "displayName eq '<Admins>'" })).filter).toBe(
+      "displayName eq '<Admins>'",
+    );
+  });
+});

@@ -121,6 +121,9 @@ describe('CSV', () => {
     ['\rx', "'\rx"],
     ['   +44 20', "'   +44 20"],
     ['\u00a0-1', "'\u00a0-1"],
+    ['\u0085=1+1', "'\u0085=1+1"],
+    ['\u3000@cmd', "'\u3000@cmd"],
+    ['\u200b\ufeff=cmd', "'\u200b\ufeff=cmd"],
     ['O=K', 'O=K'],
     ['plain text', 'plain text'],
     ['', ''],
@@ -143,5 +146,36 @@ describe('CSV', () => {
 
   it('leaves an absent property empty', () => {
     expect(serialise('csv', [[{ id: 'x' }]], ['id', 'mail'])).toBe('id,mail\r\nx,\r\n');
+  });
+});
+
+describe('text every format writes alike', () => {
+  const user: GraphUser = {
+    id: '1',
+    displayName: 'one\u2028two\u2029three',
+    jobTitle: 'lone \ud800 high, lone \udc00 low, a pair \ud83d\ude00, a backslash \\ud800',
+    businessPhones: [],
+    accountEnabled: true,
+  };
+
+  it('escapes U+2028 and U+2029 in JSON and NDJSON, so a reader splitting on Unicode line breaks sees one line a user', () => {
+    for (const format of ['json', 'ndjson'] as const) {
+      const text = serialise(format, [[user]]);
+      expect(text).not.toMatch(/[\u2028\u2029]/);
+      expect(text).toContain('one\\u2028two\\u2029three');
+    }
+    const ndjson = serialise('ndjson', [[user, user]]);
+    expect(ndjson.split(/\r\n|[\n\r\u2028\u2029\u0085]/).filter(Boolean)).toHaveLength(2);
+  });
+
+  it('writes a lone surrogate as U+FFFD in JSON, NDJSON and CSV alike, and keeps pairs and escaped backslashes', () => {
+    const expected = 'lone \ufffd high, lone \ufffd low, a pair \ud83d\ude00, a backslash \\ud800';
+    const json = JSON.parse(serialise('json', [[user]])) as GraphUser[];
+    const ndjson = JSON.parse(serialise('ndjson', [[user]])) as GraphUser;
+    const csv = parse<Record<string, string>>(serialise('csv', [[user]]), { columns: true });
+    expect(json[0]?.['jobTitle']).toBe(expected);
+    expect(ndjson['jobTitle']).toBe(expected);
+    expect(csv[0]?.['jobTitle']).toBe(expected);
+    expect(csv[0]?.['displayName']).toBe(user['displayName']);
   });
 });
