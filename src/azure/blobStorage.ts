@@ -7,6 +7,12 @@ import { ExportError } from '../errors.js';
 import type { Env } from '../settings.js';
 import { resolveStorageConnection } from '../storageConnection.js';
 
+/**
+ * Each try of a Storage request ends after 100 s, the Azure SDKs' network timeout (Azure.Core
+ * RetryOptions.NetworkTimeout), as for Key Vault and the token endpoint; the SDK retries it.
+ */
+const STORAGE_OPTIONS = { retryOptions: { tryTimeoutInMs: 100_000 } };
+
 /** How long one read of a small blob (the manifest) may take before the run gives up on it. */
 export const BLOB_READ_DEADLINE_MS = 30_000;
 
@@ -26,14 +32,14 @@ export function blobServiceFor(env: Env, connection: string): BlobServiceClient 
     });
   }
   if (resolved.kind === 'connectionString')
-    return BlobServiceClient.fromConnectionString(resolved.connectionString);
+    return BlobServiceClient.fromConnectionString(resolved.connectionString, STORAGE_OPTIONS);
   const managedIdentity = env[`${connection}__credential`]?.trim().toLowerCase() === 'managedidentity';
   const credential = managedIdentity
     ? new ManagedIdentityCredential(resolved.clientId === undefined ? {} : { clientId: resolved.clientId })
     : new DefaultAzureCredential(
         resolved.clientId === undefined ? {} : { managedIdentityClientId: resolved.clientId },
       );
-  return new BlobServiceClient(resolved.blobServiceUri, credential);
+  return new BlobServiceClient(resolved.blobServiceUri, credential, STORAGE_OPTIONS);
 }
 
 /** Reads one blob of a binding path (`container/name`): its bytes, or undefined when there is none. */
