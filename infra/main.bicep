@@ -63,9 +63,11 @@ param exportShrinkLimit string = '10%'
 @description('Private container the export is written to.')
 param exportContainer string = 'entra-users'
 
-@minValue(1)
+// At least a week: the rule for blobs no run rewrites also takes the current export and state
+// when no run has published for this long, so it must outlast a few failed or refused runs.
+@minValue(7)
 @maxValue(99999)
-@description('Days personal data is kept: a replaced version under latest/ or state/, and a blob there no run has rewritten for this long (a previous format\'s export). Longer than the schedule\'s interval, or the current export goes too.')
+@description('Days personal data is kept: a replaced version under latest/ or state/, and a blob there no run has rewritten for this long (a previous format\'s export). At least 7, and longer than the schedule\'s interval, or the current export goes too.')
 param snapshotRetentionDays int = 30
 
 @description('E-mail address alerts go to (a failed run, no completed export in silenceHours); empty for none.')

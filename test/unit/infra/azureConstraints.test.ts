@@ -177,6 +177,11 @@ describe('retention (app/storage.bicep, app/keyVault.bicep, app/monitoring.bicep
           )
         : [];
 
+  it('keeps the current export for at least a week of runs that do not publish: snapshotRetentionDays starts at 7', () => {
+    const values = valuesOf(file('main.bicep'), 'snapshotRetentionDays').map(Number);
+    expect(Math.min(...values)).toBe(7);
+  });
+
   it('gives the lifecycle rules day counts and prefixes Storage accepts, for every snapshotRetentionDays allowed', () => {
     const storage = file('app/storage.bicep');
     const [policy] = resourcesOfType(storage, 'Microsoft.Storage/storageAccounts/managementPolicies');
