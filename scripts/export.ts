@@ -37,7 +37,7 @@ const DEMO_OUT_DIR = 'sandbox-export';
 const DEMO_STORAGE = 'azurite';
 const DEMO_RECORD = 'demo-run.json';
 
-const USAGE = `Usage: npm run export [-- --users N] [-- --fresh] [-- --settings PATH] [-- --out DIR]
+const USAGE = `Usage: npm run export -- [--users N] [--fresh] [--settings PATH] [--out DIR]
 
 Runs the exportUsers function once, outside the Functions host, and writes its blobs.
   --settings PATH  local.settings.json to read (default: ./local.settings.json)
