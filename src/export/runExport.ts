@@ -107,6 +107,8 @@ export interface ExportResult {
   /** The users blob's bytes, exactly as stored. */
   users: Buffer;
   manifest: ExportManifest;
+  /** The manifest's bytes, exactly as stored (serialised once, for the size check and the host). */
+  manifestContent: Buffer;
   /** The change report (NDJSON, gzipped with EXPORT_COMPRESS=gzip). */
   changes: Buffer;
   /** The canonical state of the directory the next run compares with (gzipped NDJSON). */
@@ -217,17 +219,19 @@ export async function runExport(
       `${manifest.bytes} bytes, sha256 ${manifest.sha256}, ${manifest.durationMs} ms.`,
   );
   deps.log.info(describeChanges(report.summary));
+  const manifestContent = manifestBytes(manifest);
   // Every output travels to the host in one gRPC message: their sum, not each blob, must fit.
   const named: Record<string, BlobRecord | null> = { ...manifest.blobs };
   const tooLarge = handOverTooLarge([
     ...Object.values(named).flatMap((blob) => (blob === null ? [] : [blob])),
-    { name: inContainer(layout.latestManifest), bytes: manifestBytes(manifest).length },
+    { name: inContainer(layout.latestManifest), bytes: manifestContent.length },
   ]);
   if (tooLarge !== undefined) throw tooLarge;
   return {
     published: true,
     users: content,
     manifest,
+    manifestContent,
     changes: report.content,
     state: listed.state,
     deltaState,

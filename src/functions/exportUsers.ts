@@ -21,7 +21,6 @@ import {
 } from '../config.js';
 import { errorCodeOf, redactedError, toError } from '../errors.js';
 import { type BlobLayout, blobLayout } from '../export/blobLayout.js';
-import { manifestBytes } from '../export/manifest.js';
 import { runExport, type UserDirectory } from '../export/runExport.js';
 import type { Env } from '../settings.js';
 import { STORAGE_CONNECTION } from '../storageConnection.js';
@@ -94,7 +93,7 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
         return;
       }
       context.extraOutputs.set(outputs.latestUsers, result.users);
-      context.extraOutputs.set(outputs.latestManifest, manifestBytes(result.manifest));
+      context.extraOutputs.set(outputs.latestManifest, result.manifestContent);
       context.extraOutputs.set(outputs.latestChanges, result.changes);
       context.extraOutputs.set(outputs.state, result.state);
       if (result.deltaState !== undefined) context.extraOutputs.set(outputs.deltaState, result.deltaState);
