@@ -48,6 +48,10 @@ param exportFormat string = 'json'
 @description('gzip for large tenants: a smaller blob and less memory (README, Performance).')
 param exportCompress string = 'none'
 
+@allowed(['bindings', 'stream'])
+@description('stream for tenants of millions: the run writes its blobs itself in bounded memory, the manifest last (docs/performance.md, Stream mode).')
+param exportWrite string = 'bindings'
+
 @minValue(1)
 @maxValue(16)
 @description('Partitions of the directory listed at once; 1 keeps one nextLink chain. See the README\'s Performance section.')
@@ -184,6 +188,7 @@ module functionApp 'app/functionApp.bicep' = {
     exportDelta: exportDelta
     exportFormat: exportFormat
     exportCompress: exportCompress
+    exportWrite: exportWrite
     exportContainer: exportContainer
     exportParallelism: exportParallelism
     instanceMemoryMB: instanceMemoryMB

@@ -24,8 +24,10 @@ import {
 import { applyDemoRuns } from '../sandbox/directory.js';
 import { startSandbox } from '../sandbox/sandbox.js';
 import type { ExportManifest } from '../src/export/manifest.js';
+import { createBindingBlobReader } from '../src/azure/blobStorage.js';
 import { createProductionExportUsers } from '../src/functions/exportUsers.js';
 import { settingOrDefault } from '../src/settings.js';
+import { STORAGE_CONNECTION } from '../src/storageConnection.js';
 
 /** The demo's folder: a copy of the last run's blobs, and what the next run starts from. */
 const DEMO_OUT_DIR = 'sandbox-export';
@@ -138,12 +140,17 @@ async function runConfigured(
     // Azure SDKs read theirs (AZURE_CLIENT_ID, HTTPS_PROXY); this process does the same for itself.
     for (const [name, value] of Object.entries(settings)) if (value !== undefined) process.env[name] = value;
     const exportUsers = createProductionExportUsers(settings);
-    const { written, outputs, handedOverBytes } = await invokeTimerFunction(exportUsers, {
+    const { invocationId, written, outputs, handedOverBytes } = await invokeTimerFunction(exportUsers, {
       env: settings,
       log,
     });
-    const manifestBytes = outputs.get(exportUsers.outputs.latestManifest.path);
     endProgress();
+    const streamed =
+      exportUsers.options.extraOutputs === undefined ||
+      [exportUsers.options.extraOutputs].flat().length === 0;
+    const manifestBytes = streamed
+      ? await streamedManifest(settings, exportUsers.outputs.latestManifest.path, invocationId)
+      : outputs.get(exportUsers.outputs.latestManifest.path);
     if (manifestBytes === undefined) {
       // The function said why (a run that started later published meanwhile) and set no output.
       console.log('\nPublished nothing: latest/ and state/ are as the newer run left them.');
@@ -155,6 +162,22 @@ async function runConfigured(
         `${manifest.bytes} bytes (${manifest.format}${manifest.compression === 'gzip' ? ', gzip' : ''}), ${((Date.now() - started) / 1000).toFixed(1)} s.`,
     );
     console.log('Blobs written:');
+    if (streamed) {
+      const container = exportUsers.outputs.latestManifest.path.split('/')[0]!;
+      const { users, changes, state, deltaState } = manifest.blobs;
+      const named = [users, changes, state, ...(deltaState === null ? [] : [deltaState])];
+      for (const blob of named) console.log(`  ${container}/${blob.name} (${blob.bytes} bytes)`);
+      console.log(`  ${exportUsers.outputs.latestManifest.path} (${manifestBytes.length} bytes)`);
+      console.log('Written by the run itself (EXPORT_WRITE=stream): nothing was handed to the host.');
+      if (outDir !== undefined) {
+        const saved = await saveStreamedCopies(settings, outDir, container, [
+          ...named.map((blob) => blob.name),
+          'latest/manifest.json',
+        ]);
+        console.log(`Saved a copy in ${outDir}: ${saved.join(', ')}`);
+      }
+      return 0;
+    }
     for (const blob of written) console.log(`  ${blob.path} (${blob.bytes} bytes)`);
     console.log(
       `Handed from the function to the host: ${handedOverBytes} bytes (every output, as Azure carries them).`,
@@ -177,6 +200,41 @@ async function runConfigured(
     );
     return 1;
   }
+}
+
+/**
+ * After a stream-mode run: `latest/manifest.json` as the run committed it, or undefined when the
+ * manifest there is another run's (this one published nothing).
+ */
+async function streamedManifest(
+  settings: Record<string, string | undefined>,
+  path: string,
+  invocationId: string,
+): Promise<Buffer | undefined> {
+  const content = await createBindingBlobReader(settings, STORAGE_CONNECTION)(path);
+  if (content === undefined) return undefined;
+  const runId = (JSON.parse(content.toString('utf8')) as { runId?: unknown }).runId;
+  return typeof runId === 'string' && runId.startsWith(invocationId) ? content : undefined;
+}
+
+/** Each blob a stream-mode run wrote, read back from Storage, under DIR by its name in the container. */
+async function saveStreamedCopies(
+  settings: Record<string, string | undefined>,
+  outDir: string,
+  container: string,
+  names: readonly string[],
+): Promise<string[]> {
+  const read = createBindingBlobReader(settings, STORAGE_CONNECTION);
+  const saved: string[] = [];
+  for (const name of names) {
+    const content = await read(`${container}/${name}`);
+    if (content === undefined) continue;
+    const file = join(outDir, ...name.split('/'));
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, content);
+    saved.push(name);
+  }
+  return saved;
 }
 
 /** Each written blob under DIR, by its path in the container (`latest/users.csv`). */

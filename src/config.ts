@@ -5,6 +5,7 @@ import {
   type EntraTelemetryAuthentication,
   type Env,
   type ExportFormat,
+  type ExportWrite,
   MAX_ACCEPT_SHRINK_DAYS,
   readSetting,
   type SettingName,
@@ -99,6 +100,8 @@ export interface ExportConfig {
   deltaResyncDays: number;
   format: ExportFormat;
   compression: Compression;
+  /** Output bindings, or the run writing its blobs itself (stream). */
+  write: ExportWrite;
   /** CSV only: a UTF-8 byte order mark first, for Excel. */
   csvBom: boolean;
   csvFormulaGuard: CsvFormulaGuard;
@@ -142,6 +145,7 @@ export function loadConfig(env: Env, now: Date = new Date()): ExportConfig {
     deltaResyncDays: read('EXPORT_DELTA_RESYNC_DAYS'),
     format: read('EXPORT_FORMAT'),
     compression: read('EXPORT_COMPRESS'),
+    write: read('EXPORT_WRITE'),
     csvBom: read('EXPORT_CSV_BOM'),
     csvFormulaGuard: read('EXPORT_CSV_FORMULA_GUARD'),
     container: read('EXPORT_CONTAINER'),
@@ -281,10 +285,13 @@ export interface Registration {
   container: string;
   format: ExportFormat;
   compression: Compression;
+  /** Whether the function binds its blobs (and so declares them) or writes them itself. */
+  write: ExportWrite;
 }
 
 export function registrationSettings(env: Env): Registration {
   return {
+    write: settingOrDefault(env, 'EXPORT_WRITE'),
     schedule: settingOrDefault(env, 'EXPORT_SCHEDULE'),
     container: settingOrDefault(env, 'EXPORT_CONTAINER'),
     format: settingOrDefault(env, 'EXPORT_FORMAT'),

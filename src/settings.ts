@@ -62,6 +62,8 @@ const PROPERTY_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
 export type ExportFormat = 'json' | 'ndjson' | 'csv';
 export type Compression = 'none' | 'gzip';
+/** How a run's blobs reach Storage: handed to the Functions host (output bindings), or written by the run itself. */
+export type ExportWrite = 'bindings' | 'stream';
 /** What a CSV cell that a spreadsheet would run as a formula gets: a leading `'`, or nothing. */
 export type CsvFormulaGuard = 'apostrophe' | 'none';
 
@@ -509,6 +511,16 @@ export const SETTINGS = {
     deployment: { parameter: 'exportCompress' },
     secret: false,
     parse: oneOf<Compression>(['none', 'gzip']),
+  }),
+  EXPORT_WRITE: setting({
+    required: '',
+    default: 'bindings',
+    description:
+      'how the blobs reach Storage: `bindings` hands them to the Functions host when the run ends (output bindings: the whole export in memory, at most 2 GiB together); `stream` has the run write them itself through the same connection as it lists (blocks staged, committed in order on conditions, the manifest last), in memory bounded by the work in flight, for tenants of millions (see [Performance](performance.md#stream-mode))',
+    example: 'bindings',
+    deployment: { parameter: 'exportWrite' },
+    secret: false,
+    parse: oneOf<ExportWrite>(['bindings', 'stream']),
   }),
   EXPORT_CSV_BOM: setting({
     required: '',

@@ -25,6 +25,7 @@ param exportIncludeManager bool
 param exportDelta bool
 param exportFormat string
 param exportCompress string
+param exportWrite string
 param exportContainer string
 param exportParallelism int
 param exportShrinkLimit string
@@ -95,6 +96,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       EXPORT_DELTA: string(exportDelta)
       EXPORT_FORMAT: exportFormat
       EXPORT_COMPRESS: exportCompress
+      EXPORT_WRITE: exportWrite
       EXPORT_CONTAINER: exportContainer
       EXPORT_PARALLELISM: string(exportParallelism)
       EXPORT_INSTANCE_MEMORY_MB: string(instanceMemoryMB)

@@ -70,6 +70,8 @@ export interface HostEmulatorOptions {
 }
 
 export interface Invocation {
+  /** The invocation id the function ran with (a stream-mode run names its manifest after it). */
+  invocationId: string;
   /** Output bytes the worker handed to the host, summed over every output set (as Azure would carry them). */
   handedOverBytes: number;
   written: WrittenBlob[];
@@ -93,9 +95,10 @@ export async function invokeTimerFunction(
   const readBlob = options.readBlob ?? createBlobReader(options.env);
   const declared = toArray(definition.options.extraOutputs);
   const inputs = toArray(definition.options.extraInputs);
+  const invocationId = crypto.randomUUID();
   const context = new InvocationContext({
     functionName: definition.name,
-    invocationId: crypto.randomUUID(),
+    invocationId,
     logHandler: (level, ...args) => options.log(level, args.map(String).join(' ')),
     options: { extraInputs: inputs, extraOutputs: declared },
   });
@@ -138,7 +141,7 @@ export async function invokeTimerFunction(
       : [],
   );
   if (failed.length > 0) throw new OutputBindingError(written, failed);
-  return { handedOverBytes, written, outputs };
+  return { invocationId, handedOverBytes, written, outputs };
 }
 
 /**

@@ -13,7 +13,8 @@ export interface RunTelemetry {
   /** `code` is stable (see ERROR_CODES) so that an alert can be written on it. */
   trackFailed(error: Error, code: ErrorCode): void;
   /** The run published nothing: a run that started later had published meanwhile. */
-  trackSuperseded(runId: string, newer: NewerRun): void;
+  /** A run that published nothing (more) because another run's blobs are newer; `newer` when it names itself. */
+  trackSuperseded(runId: string, newer: NewerRun | undefined, message: string): void;
   flush(): Promise<void>;
 }
 
@@ -53,14 +54,14 @@ export function createRunTelemetry(
     trackFailed(error, code) {
       client.trackException({ exception: error, properties: { operation: 'exportUsers', errorCode: code } });
     },
-    trackSuperseded(runId, newer) {
+    trackSuperseded(runId, newer, message) {
       client.trackEvent({
         name: EXPORT_SUPERSEDED_EVENT,
         properties: {
           runId,
           outcome: 'superseded',
-          newerRunId: newer.runId,
-          newerRunStartedAt: newer.startedAt,
+          ...(newer === undefined ? {} : { newerRunId: newer.runId, newerRunStartedAt: newer.startedAt }),
+          message,
         },
       });
     },

@@ -4,13 +4,13 @@
  * small: the previous state is indexed in about 36 bytes a user (id key, digest, hash slot), and old
  * and new values are read back by streaming the two states, holding only the users that changed.
  */
-import { hash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createHash, hash } from 'node:crypto';
+import { pipeline, Readable } from 'node:stream';
+import { constants, createGunzip, gzipSync } from 'node:zlib';
 
 import type { Deletion } from './deltaMerge.js';
 import type { GraphUser } from './formats.js';
-import { idKey, IdSet } from './idSet.js';
+import { ChunkedRecords, idKey, IdSet } from './idSet.js';
 
 /** The first line of a state: what its users hold and which run wrote it, so a run knows whether it can compare. */
 export interface StateHeader {
@@ -57,8 +57,23 @@ export function idOfLine(line: string): string {
   return String((JSON.parse(line) as { id: unknown }).id);
 }
 
-/** The lines of a gzipped NDJSON buffer, a chunk's worth at a time (a yield per line costs more than the line). */
-export async function* gzippedLines(content: Buffer): AsyncGenerator<string[]> {
+/**
+ * A kept state's gzipped bytes: in memory (as a blob input hands them over), or a way to read them
+ * from Storage again, each time the same version (EXPORT_WRITE=stream reads the state as a stream,
+ * once for each pass, never holding it whole).
+ */
+export type GzippedBytes = Buffer | { open(): AsyncIterable<Uint8Array> };
+
+/** The sha256 of gzipped bytes as stored, read through once. */
+export async function sha256OfBytes(content: GzippedBytes): Promise<string> {
+  const digest = createHash('sha256');
+  if (Buffer.isBuffer(content)) return digest.update(content).digest('hex');
+  for await (const chunk of content.open()) digest.update(chunk);
+  return digest.digest('hex');
+}
+
+/** The lines of gzipped NDJSON, a chunk's worth at a time (a yield per line costs more than the line). */
+export async function* gzippedLines(content: GzippedBytes): AsyncGenerator<string[]> {
   // Split on the newline byte, which UTF-8 never uses inside a character, so a character split
   // between two chunks stays whole in the bytes carried over. Each line is decoded on its own: a
   // piece of one big decoded chunk (a map key, a parsed value) would keep the whole chunk alive.
@@ -79,12 +94,16 @@ export async function* gzippedLines(content: Buffer): AsyncGenerator<string[]> {
 
 const NEWLINE = 0x0a;
 
-function gunzipped(content: Buffer): AsyncIterable<Buffer> {
-  return Readable.from([content]).pipe(createGunzip({ chunkSize: 256 * 1024 }));
+function gunzipped(content: GzippedBytes): AsyncIterable<Buffer> {
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  // A pipeline, so that a reader that stops early (the header alone) also ends the download, and a
+  // failed download fails the reading.
+  pipeline(Readable.from(Buffer.isBuffer(content) ? [content] : content.open()), gunzip, () => {});
+  return gunzip;
 }
 
 /** Every line after the first (a state's header), in batches. */
-export async function* usersOfState(content: Buffer): AsyncGenerator<string[]> {
+export async function* usersOfState(content: GzippedBytes): AsyncGenerator<string[]> {
   let first = true;
   for await (const lines of gzippedLines(content)) {
     yield first ? lines.slice(1) : lines;
@@ -111,11 +130,11 @@ export class PreviousState {
   private readonly seen: Uint8Array;
 
   private constructor(
-    readonly content: Buffer,
+    readonly content: GzippedBytes,
     /** The run that wrote it (its header's runId). */
     readonly runId: string,
     private readonly ids: IdSet,
-    private readonly digests: Buffer,
+    private readonly digests: ChunkedRecords,
   ) {
     this.seen = new Uint8Array(ids.size);
   }
@@ -134,7 +153,7 @@ export class PreviousState {
 
   /** Reads a state; a reason instead when it cannot serve as a baseline for these properties. */
   static async read(
-    content: Buffer | undefined,
+    content: GzippedBytes | undefined,
     properties: readonly string[],
   ): Promise<PreviousState | NotABaseline> {
     if (content === undefined) return { reason: 'no previous state: this is the first run' };
@@ -174,9 +193,7 @@ export class PreviousState {
     const position = this.ids.indexOf(idKey(id));
     if (position < 0) return { kind: 'added', position };
     this.seen[position] = 1;
-    const digest = userDigest(line);
-    const start = position * DIGEST_BYTES;
-    const same = this.digests.compare(digest, 0, DIGEST_BYTES, start, start + DIGEST_BYTES) === 0;
+    const same = this.digests.equals(position, userDigest(line));
     return { kind: same ? 'unchanged' : 'changed', position };
   }
 
@@ -192,7 +209,7 @@ export class PreviousState {
 }
 
 /** The first line of a gzipped state, parsed; undefined for an empty one. */
-async function readHeader(content: Buffer): Promise<Partial<StateHeader> | undefined> {
+async function readHeader(content: GzippedBytes): Promise<Partial<StateHeader> | undefined> {
   for await (const batch of gzippedLines(content)) return JSON.parse(batch[0]!) as Partial<StateHeader>;
   return undefined;
 }
@@ -203,27 +220,21 @@ async function readHeader(content: Buffer): Promise<Partial<StateHeader> | undef
  * first line that is not a user of these properties; no value of the line is quoted.
  */
 async function buildIndex(
-  content: Buffer,
+  content: GzippedBytes,
   properties: readonly string[],
-): Promise<{ ids: IdSet; digests: Buffer }> {
+): Promise<{ ids: IdSet; digests: ChunkedRecords }> {
   const ids = new IdSet();
-  let digests = Buffer.alloc(DIGEST_BYTES * 1024);
-  let position = 0;
+  const digests = new ChunkedRecords(DIGEST_BYTES);
   for await (const batch of usersOfState(content))
     for (const line of batch) {
-      const id = checkedStateLine(line, properties, position + 2);
+      const lineNumber = digests.length + 2;
+      const id = checkedStateLine(line, properties, lineNumber);
       if (ids.add(idKey(id)) < 0) {
-        throw new Error(`line ${position + 2} holds a user id that an earlier line already holds`);
+        throw new Error(`line ${lineNumber} holds a user id that an earlier line already holds`);
       }
-      if ((position + 1) * DIGEST_BYTES > digests.length) {
-        const grown = Buffer.alloc(digests.length * 2);
-        digests.copy(grown);
-        digests = grown;
-      }
-      userDigest(line).copy(digests, position * DIGEST_BYTES);
-      position += 1;
+      digests.push(userDigest(line));
     }
-  return { ids, digests: digests.subarray(0, position * DIGEST_BYTES) };
+  return { ids, digests };
 }
 
 /** A state line's id, once the line is known to be a user with exactly `properties`, in order. */
@@ -250,10 +261,15 @@ const UNCHANGED = 0;
 const ADDED = 1;
 const CHANGED = 2;
 
+/** How many lines of added and changed users are compressed together. */
+const REPORTED_LINES_PER_MEMBER = 1000;
+
 /**
  * Follows one listing: every user's state line classified against the previous state, kept as a
  * byte per line of each state (this run's, in listing order; the previous one's changed lines), so
- * reading the states back needs no lookup.
+ * reading the states back needs no lookup. The lines of the users added or changed are kept too,
+ * gzipped (about 60 bytes a user), for the report: the new state itself need not be read back,
+ * so it can go to Storage as it is written (EXPORT_WRITE=stream).
  */
 export class ChangeTracker {
   added = 0;
@@ -262,6 +278,9 @@ export class ChangeTracker {
   private observed = 0;
   private readonly changedLines: Uint8Array;
   private readonly deletions = new Map<number, Deletion>();
+  /** Gzip members of the added and changed users' lines, in listing order, and the lines not yet compressed. */
+  private readonly reported: Buffer[] = [];
+  private pending: string[] = [];
 
   constructor(readonly previous: PreviousState | undefined) {
     this.changedLines = new Uint8Array(previous?.size ?? 0);
@@ -271,7 +290,7 @@ export class ChangeTracker {
   observe(id: string, line: string): void {
     if (this.previous === undefined) return;
     const { kind, position } = this.previous.observe(id, line);
-    this.record(kind, position);
+    this.record(kind, position, line);
   }
 
   /**
@@ -280,9 +299,9 @@ export class ChangeTracker {
    */
   observeAt(position: number | undefined, line: string, oldLine: string): void {
     if (this.previous === undefined) return;
-    if (position === undefined) return this.record('added', -1);
+    if (position === undefined) return this.record('added', -1, line);
     this.previous.markSeen(position);
-    this.record(line === oldLine ? 'unchanged' : 'changed', position);
+    this.record(line === oldLine ? 'unchanged' : 'changed', position, line);
   }
 
   /** A user of the previous state a delta round removed, and how, when Graph said. */
@@ -303,7 +322,28 @@ export class ChangeTracker {
     return this.deletions.get(position);
   }
 
-  private record(kind: 'added' | 'changed' | 'unchanged', position: number): void {
+  /** The added and changed users' lines, in listing order, as gzip (one member per batch). */
+  reportedLines(): GzippedBytes {
+    this.compressPending();
+    const members = this.reported;
+    return {
+      async *open() {
+        yield* members;
+      },
+    };
+  }
+
+  private compressPending(): void {
+    if (this.pending.length === 0) return;
+    this.reported.push(gzipSync(`${this.pending.join('\n')}\n`, { level: constants.Z_BEST_SPEED }));
+    this.pending = [];
+  }
+
+  private record(kind: 'added' | 'changed' | 'unchanged', position: number, line: string): void {
+    if (kind !== 'unchanged') {
+      this.pending.push(line);
+      if (this.pending.length === REPORTED_LINES_PER_MEMBER) this.compressPending();
+    }
     if (this.observed === this.kinds.length) {
       const grown = new Uint8Array(this.kinds.length * 2);
       grown.set(this.kinds);
@@ -316,6 +356,11 @@ export class ChangeTracker {
       this.changed += 1;
       this.changedLines[position] = 1;
     }
+  }
+
+  /** How many users the listing handed over. */
+  get listed(): number {
+    return this.observed;
   }
 
   /** How this run's user on line `index` of its state compares. */
@@ -335,17 +380,17 @@ export const OLD_VALUES_PER_PASS = 50_000;
 
 /**
  * The report's lines: removals (read back from the previous state as they are met), then additions
- * and changes in listing order (read back from the new state). Old values are held for at most
- * OLD_VALUES_PER_PASS changed users at a time; past that the two states are read again for the
+ * and changes in listing order (from the lines the tracker kept). Old values are held for at most
+ * OLD_VALUES_PER_PASS changed users at a time; past that the previous state is read again for the
  * next ones, which then follow in listing order of their own.
  */
 export async function* changeLines(
   tracker: ChangeTracker,
-  newState: Buffer,
   oldValuesPerPass = OLD_VALUES_PER_PASS,
 ): AsyncGenerator<ChangeLine> {
   const previous = tracker.previous;
   if (previous === undefined) return;
+  const reportedLines = tracker.reportedLines();
   let from = 0;
   let reported = 0;
   for (let pass = 0; ; pass += 1) {
@@ -371,12 +416,14 @@ export async function* changeLines(
     }
     const additions = pass === 0 && tracker.added > 0;
     if (additions || oldLines.size > 0) {
+      // The kept lines are the listing's users that are not unchanged, in listing order.
       let index = 0;
-      for await (const batch of usersOfState(newState)) {
+      for await (const batch of gzippedLines(reportedLines)) {
         for (const line of batch) {
-          const kind = tracker.kindOf(index);
+          let kind = tracker.kindOf(index);
+          while (kind === 'unchanged' && index < tracker.listed) kind = tracker.kindOf((index += 1));
           index += 1;
-          if (kind === 'unchanged' || (kind === 'added' && !additions)) continue;
+          if (kind === 'added' && !additions) continue;
           const user = JSON.parse(line) as GraphUser;
           const id = String(user['id']);
           if (kind === 'added') yield { change: 'added', id, user };

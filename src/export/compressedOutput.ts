@@ -6,10 +6,23 @@ import { ExportError } from '../errors.js';
 import type { Compression } from '../settings.js';
 
 export interface CollectedOutput {
-  content: Buffer;
+  /** The stored bytes, where the store keeps them in memory; undefined where it sent them on (Storage). */
+  content: Buffer | undefined;
   bytes: number;
   sha256: string;
   uncompressedBytes: number;
+}
+
+/**
+ * Where a blob's stored bytes go: a buffer in memory (for the output bindings), or blocks staged
+ * in Storage (EXPORT_WRITE=stream). `append` takes each chunk at once; `ready` waits while the
+ * store has as much in flight as it allows, and fails once the store has.
+ */
+export interface ByteStore {
+  append(chunk: Buffer): void;
+  ready(): Promise<void>;
+  /** Everything appended is stored; the bytes, when the store holds them. */
+  finish(): Promise<Buffer | undefined>;
 }
 
 /**
@@ -36,6 +49,31 @@ const MAX_BLOB_BYTES = 2 * 1024 ** 3;
  * The blob's bytes in one buffer that grows in place (a resizable ArrayBuffer), so the finished
  * blob is never copied: collecting chunks and concatenating them would hold it twice at the end.
  */
+/** The blob's bytes in memory; past the 2 GiB the host takes, the next `ready` or `finish` fails. */
+export function memoryStore(): ByteStore {
+  const buffer = createGrowingBuffer();
+  let failure: Error | undefined;
+  const check = () => {
+    if (failure !== undefined) throw failure;
+  };
+  return {
+    append(chunk) {
+      if (failure !== undefined) return;
+      // Called from gzip's data events, where a throw would escape the run: kept for `ready`.
+      try {
+        buffer.append(chunk);
+      } catch (error) {
+        failure = error instanceof Error ? error : new Error(String(error));
+      }
+    },
+    ready: async () => check(),
+    finish: async () => {
+      check();
+      return buffer.contents();
+    },
+  };
+}
+
 function createGrowingBuffer(): { append(chunk: Buffer): void; contents(): Buffer } {
   const memory = new ArrayBuffer(0, { maxByteLength: MAX_BLOB_BYTES });
   const view = new Uint8Array(memory);
@@ -70,8 +108,11 @@ function createGrowingBuffer(): { append(chunk: Buffer): void; contents(): Buffe
  * @param level zlib's level for gzip: the default for what users download; the kept state, read
  *   back by the next run only, takes the fastest (1).
  */
-export function createOutputCollector(compression: Compression, level?: number): OutputCollector {
-  const stored = createGrowingBuffer();
+export function createOutputCollector(
+  compression: Compression,
+  level?: number,
+  stored: ByteStore = memoryStore(),
+): OutputCollector {
   const hash = createHash('sha256');
   let bytes = 0;
   let uncompressedBytes = 0;
@@ -80,8 +121,8 @@ export function createOutputCollector(compression: Compression, level?: number):
     hash.update(chunk);
     bytes += chunk.length;
   };
-  const result = (): CollectedOutput => ({
-    content: stored.contents(),
+  const result = async (): Promise<CollectedOutput> => ({
+    content: await stored.finish(),
     bytes,
     sha256: hash.digest('hex'),
     uncompressedBytes,
@@ -92,8 +133,9 @@ export function createOutputCollector(compression: Compression, level?: number):
       write: async (chunk) => {
         uncompressedBytes += chunk.length;
         keep(chunk);
+        await stored.ready();
       },
-      finish: async () => result(),
+      finish: result,
     };
   }
 
@@ -104,6 +146,7 @@ export function createOutputCollector(compression: Compression, level?: number):
     async write(chunk) {
       uncompressedBytes += chunk.length;
       if (!gzip.write(chunk)) await once(gzip, 'drain');
+      await stored.ready();
     },
     async finish() {
       gzip.end();

@@ -5,7 +5,7 @@
  * over what was known; `@removed` means gone from the directory (`changed`: in the deleted items,
  * `deleted`: for good); the same user may come more than once in a round, and the last one wins.
  */
-import { idOfLine, usersOfState } from './changes.js';
+import { type GzippedBytes, idOfLine, usersOfState } from './changes.js';
 import type { GraphUser } from './formats.js';
 
 /**
@@ -62,7 +62,7 @@ export type RebuiltUser =
  * not touch is passed on as its line, unparsed.
  */
 export async function* mergedUsers(
-  previousState: Buffer,
+  previousState: GzippedBytes,
   changes: DeltaChanges,
   properties: readonly string[],
   pageSize = 1000,

@@ -10,6 +10,12 @@ export interface BlobRecord {
   name: string;
   bytes: number;
   sha256: string;
+  /**
+   * With EXPORT_WRITE=stream: the version this run committed, where the account keeps blob
+   * versions (null where it does not, as in Azurite): a reader fetches exactly these bytes even
+   * after a later run replaced the blob.
+   */
+  versionId?: string | null;
 }
 
 /**
@@ -28,6 +34,8 @@ export interface ManifestBlobs {
 export interface ExportManifest {
   /** The run that wrote this manifest and every blob it names (the invocation id). */
   runId: string;
+  /** How the blobs reached Storage (EXPORT_WRITE): with `stream`, this manifest was committed after them. */
+  write: ExportConfig['write'];
   generatedAt: string;
   startedAt: string;
   userCount: number;
@@ -79,6 +87,7 @@ export interface RunFacts {
 export function buildManifest(config: ExportConfig, run: RunFacts): ExportManifest {
   return {
     runId: run.runId,
+    write: config.write,
     generatedAt: run.finishedAt.toISOString(),
     startedAt: run.startedAt.toISOString(),
     userCount: run.userCount,

@@ -1,12 +1,21 @@
 import { describeCredentialSource, type ExportConfig } from '../config.js';
 import { ExportError } from '../errors.js';
-import { type ChangeSummary, changeLines, ChangeTracker, PreviousState, stateHeaderLine } from './changes.js';
+import {
+  type ChangeSummary,
+  changeLines,
+  ChangeTracker,
+  type GzippedBytes,
+  PreviousState,
+  sha256OfBytes,
+  stateHeaderLine,
+} from './changes.js';
 import { exportedProperties } from './columns.js';
 import { createOutputCollector } from './compressedOutput.js';
 import { type RebuiltUser, rebuiltUsers } from './deltaMerge.js';
 import { createSerializer, type GraphUser, lineProjector } from './formats.js';
 import { blobLayout } from './blobLayout.js';
-import { handOverTooLarge, memoryWarning } from './memoryBudget.js';
+import type { DataBlobRole, ExportWriter, FinishedBlob } from './exportWriter.js';
+import { memoryWarning } from './memoryBudget.js';
 import { type BlobRecord, buildManifest, type ExportManifest, manifestBytes } from './manifest.js';
 import {
   checkPublication,
@@ -18,7 +27,6 @@ import {
   type DeltaState,
   newerRunThan,
   type NewerRun,
-  sha256Of,
   vouchedDeltaState,
   vouchedState,
 } from './runIdentity.js';
@@ -39,7 +47,7 @@ export interface ListingOptions {
   /** With EXPORT_DELTA: what the last run kept, to rebuild the directory from one delta round. */
   delta?: {
     /** The kept state, only when the last manifest vouches for it. */
-    previousState: Buffer | undefined;
+    previousState: GzippedBytes | undefined;
     /** The kept delta link, only when the last manifest vouches for it and for the state. */
     previous: DeltaLink | undefined;
     /** Why there is no kept link to follow, when there is none. */
@@ -92,36 +100,34 @@ export interface RunExportDependencies {
   connect(): Promise<UserDirectory>;
   /** `latest/manifest.json` as the host read it before the run (its bytes), or undefined: the export this run would replace. */
   previousManifest: Buffer | undefined;
-  /** The state the last successful run kept (`state/users.ndjson.gz`), for the change report. */
-  previousState: Buffer | undefined;
+  /** The state the last successful run kept (`state/users.ndjson.gz`), for the change report: bytes, or a stream. */
+  previousState: GzippedBytes | undefined;
   /** Where the last run's delta round ended (`state/delta.json`, as stored), with EXPORT_DELTA. */
   previousDelta: Buffer | undefined;
   /** `latest/manifest.json` as it is now (read again just before publishing, in one request), or undefined. */
   readPublishedManifest(): Promise<Buffer | undefined>;
+  /** Where the blobs go: to the host's output bindings, or to Storage by the run itself (EXPORT_WRITE). */
+  writer: ExportWriter;
   now(): Date;
   log: RunLog;
 }
 
 export interface ExportResult {
   published: true;
-  /** The users blob's bytes, exactly as stored. */
-  users: Buffer;
   manifest: ExportManifest;
-  /** The manifest's bytes, exactly as stored (serialised once, for the size check and the host). */
+  /** The manifest's bytes, exactly as stored (serialised once). */
   manifestContent: Buffer;
-  /** The change report (NDJSON, gzipped with EXPORT_COMPRESS=gzip). */
-  changes: Buffer;
-  /** The canonical state of the directory the next run compares with (gzipped NDJSON). */
-  state: Buffer;
-  /** With EXPORT_DELTA: where the next delta round starts (JSON). */
-  deltaState: Buffer | undefined;
 }
 
-/** A run that found, just before publishing, that a run which started later had published: it writes nothing. */
+/**
+ * A run that publishes nothing (more): a run which started later had published, or, with
+ * EXPORT_WRITE=stream, a blob was no longer the version this run read.
+ */
 export interface SupersededRun {
   published: false;
   runId: string;
-  newer: NewerRun;
+  /** The later run, where one is known. */
+  newer: NewerRun | undefined;
   message: string;
 }
 
@@ -145,7 +151,7 @@ export async function runExport(
   const directory = await deps.connect();
   if (directory.credentialWarning !== undefined) deps.log.warn(`Warning: ${directory.credentialWarning}`);
   const listed = await listCompletely(config, directory, startedAt, deps, kept);
-  const { listing, userCount, pages, contentType, collected, content } = listed;
+  const { listing, userCount, pages, contentType, collected } = listed;
   reportListing(listing, userCount, deps.log);
   if (previousExport.state === 'unreadable') {
     deps.log.info(
@@ -154,11 +160,16 @@ export async function runExport(
   }
   const finishedAt = deps.now();
   const guard = checkPublication(previousExport, userCount, config, finishedAt);
-  const report = await writeChangeReport(config, listed.tracker, listed.state, kept.state);
+  const report = await writeChangeReport(config, listed.tracker, kept.state, deps.writer);
   const deltaState =
     listing.delta === undefined
       ? undefined
-      : Buffer.from(`${JSON.stringify({ runId: deps.runId, ...listing.delta } satisfies DeltaState)}\n`);
+      : await writeWhole(
+          deps.writer,
+          'deltaState',
+          'application/json',
+          Buffer.from(`${JSON.stringify({ runId: deps.runId, ...listing.delta } satisfies DeltaState)}\n`),
+        );
 
   // Newer wins: a run that started later and has published owns latest/ (a manual run beside the timer's).
   const published = await publishedNow(deps);
@@ -167,8 +178,7 @@ export async function runExport(
     const message =
       `Not publishing: run ${newer.runId}, which started later (${newer.startedAt}) than this one (${startedAt.toISOString()}), ` +
       'has published meanwhile; its export is newer, so latest/ and state/ stay as it left them.';
-    deps.log.warn(message);
-    return { published: false, runId: deps.runId, newer, message };
+    return notPublished(deps, message, newer);
   }
   // An earlier-started run published meanwhile: this run replaces that export, so the guard and its
   // history judge against it; the change report stays against the state this run started from.
@@ -184,11 +194,26 @@ export async function runExport(
 
   const layout = blobLayout(config);
   const inContainer = (path: string) => path.slice(path.indexOf('/') + 1);
-  const record = (path: string, bytes: Buffer): BlobRecord => ({
-    name: inContainer(path),
-    bytes: bytes.length,
-    sha256: sha256Of(bytes),
-  });
+  const finished: FinishedBlob[] = [
+    { role: 'users', ...collected },
+    { role: 'changes', ...report.stored },
+    { role: 'state', ...listed.state },
+    ...(deltaState === undefined ? [] : [{ role: 'deltaState' as const, ...deltaState }]),
+  ];
+  // Data blobs first (stream: each on the condition that it is the version this run read), then
+  // the manifest that names them: a reader who trusts the manifest gets this run's blobs or none.
+  const run = { runId: deps.runId, startedAt };
+  const data = await deps.writer.commitData(finished, run);
+  if (!data.committed) return notPublished(deps, data.message, data.newer);
+  const record = (role: DataBlobRole, path: string): BlobRecord => {
+    const blob = finished.find((candidate) => candidate.role === role)!;
+    return {
+      name: inContainer(path),
+      bytes: blob.bytes,
+      sha256: blob.sha256,
+      ...(deps.writer.mode === 'stream' ? { versionId: data.versionIds[role] ?? null } : {}),
+    };
+  };
   const manifest = buildManifest(config, {
     runId: deps.runId,
     startedAt,
@@ -202,10 +227,10 @@ export async function runExport(
     credentialWarning: directory.credentialWarning ?? null,
     changes: report.summary,
     blobs: {
-      users: { name: inContainer(layout.latestUsers), bytes: collected.bytes, sha256: collected.sha256 },
-      changes: record(layout.latestChanges, report.content),
-      state: record(layout.state, listed.state),
-      deltaState: deltaState === undefined ? null : record(layout.deltaState, deltaState),
+      users: record('users', layout.latestUsers),
+      changes: record('changes', layout.latestChanges),
+      state: record('state', layout.state),
+      deltaState: deltaState === undefined ? null : record('deltaState', layout.deltaState),
     },
     baseline: kept.baseline,
     history: guardHistory(replaced, judged, {
@@ -220,22 +245,31 @@ export async function runExport(
   );
   deps.log.info(describeChanges(report.summary));
   const manifestContent = manifestBytes(manifest);
-  // Every output travels to the host in one gRPC message: their sum, not each blob, must fit.
-  const named: Record<string, BlobRecord | null> = { ...manifest.blobs };
-  const tooLarge = handOverTooLarge([
-    ...Object.values(named).flatMap((blob) => (blob === null ? [] : [blob])),
-    { name: inContainer(layout.latestManifest), bytes: manifestContent.length },
-  ]);
-  if (tooLarge !== undefined) throw tooLarge;
-  return {
-    published: true,
-    users: content,
-    manifest,
-    manifestContent,
-    changes: report.content,
-    state: listed.state,
-    deltaState,
-  };
+  const committed = await deps.writer.commitManifest(manifestContent, run);
+  if (!committed.committed) return notPublished(deps, committed.message, committed.newer);
+  return { published: true, manifest, manifestContent };
+}
+
+function notPublished(
+  deps: RunExportDependencies,
+  message: string,
+  newer: NewerRun | undefined,
+): SupersededRun {
+  deps.log.warn(message);
+  return { published: false, runId: deps.runId, newer, message };
+}
+
+/** A small blob (the delta link) written in one piece. */
+async function writeWhole(
+  writer: ExportWriter,
+  role: DataBlobRole,
+  contentType: string,
+  content: Buffer,
+): Promise<Omit<FinishedBlob, 'role'>> {
+  const output = createOutputCollector('none', undefined, writer.store(role, contentType));
+  await output.write(content);
+  const { bytes, sha256, content: kept } = await output.finish();
+  return { bytes, sha256, content: kept };
 }
 
 /** The export this run replaces: the one published now when another run published one meanwhile, else the one it started from. */
@@ -297,7 +331,14 @@ async function keptBaseline(
   previousExport: PreviousExportReading,
   properties: readonly string[],
 ): Promise<KeptBaseline> {
-  const vouched = vouchedState(previousExport, deps.previousState);
+  // A streamed state is read through once for its sha256 (a blob input's bytes are hashed in memory).
+  const streamed = deps.previousState !== undefined && !Buffer.isBuffer(deps.previousState);
+  const sha256 =
+    streamed && previousExport.state === 'found' && previousExport.previous.runId !== undefined
+      ? await sha256OfBytes(deps.previousState!)
+      : undefined;
+  // Without a manifest that names a run, the state is no baseline whatever its bytes: no hash needed.
+  const vouched = vouchedState(previousExport, deps.previousState, streamed ? (sha256 ?? '') : undefined);
   let state: PreviousState | { reason: string };
   if ('reason' in vouched) state = vouched;
   else {
@@ -322,10 +363,14 @@ async function keptBaseline(
 async function writeChangeReport(
   config: ExportConfig,
   tracker: ChangeTracker,
-  state: Buffer,
   previous: PreviousState | { reason: string },
-): Promise<{ content: Buffer; summary: ChangeSummary }> {
-  const output = createOutputCollector(config.compression);
+  writer: ExportWriter,
+): Promise<{ stored: Omit<FinishedBlob, 'role'>; summary: ChangeSummary }> {
+  const output = createOutputCollector(
+    config.compression,
+    undefined,
+    writer.store('changes', storedContentType(NDJSON_CONTENT_TYPE, config.compression)),
+  );
   const summary: ChangeSummary = {
     compared: previous instanceof PreviousState,
     reason: previous instanceof PreviousState ? null : previous.reason,
@@ -334,12 +379,20 @@ async function writeChangeReport(
     removed: 0,
     changed: 0,
   };
-  for await (const line of changeLines(tracker, state)) {
+  for await (const line of changeLines(tracker)) {
     summary[line.change] += 1;
     await output.write(Buffer.from(`${JSON.stringify(line)}\n`));
   }
-  const { content } = await output.finish();
-  return { content, summary };
+  const { bytes, sha256, content } = await output.finish();
+  return { stored: { bytes, sha256, content }, summary };
+}
+
+const GZIP_CONTENT_TYPE = 'application/gzip';
+const NDJSON_CONTENT_TYPE = 'application/x-ndjson';
+
+/** The Content-Type a stream-mode run stores a blob with: its format's, or gzip's when compressed. */
+function storedContentType(contentType: string, compression: ExportConfig['compression']): string {
+  return compression === 'gzip' ? GZIP_CONTENT_TYPE : contentType;
 }
 
 function describeChanges(summary: ChangeSummary): string {
@@ -429,10 +482,14 @@ async function listAndSerialise(
     bom: config.csvBom,
     formulaGuard: config.csvFormulaGuard,
   });
-  const output = createOutputCollector(config.compression);
+  const output = createOutputCollector(
+    config.compression,
+    undefined,
+    deps.writer.store('users', storedContentType(serializer.contentType, config.compression)),
+  );
   // The canonical state: every user as exported, one JSON line each, whatever EXPORT_FORMAT is.
   const lineOf = lineProjector(properties);
-  const stateOutput = createOutputCollector('gzip', 1);
+  const stateOutput = createOutputCollector('gzip', 1, deps.writer.store('state', GZIP_CONTENT_TYPE));
   await stateOutput.write(Buffer.from(`${stateHeaderLine(properties, deps.runId)}\n`));
   const tracker = new ChangeTracker(previous instanceof PreviousState ? previous : undefined);
   let userCount = 0;
@@ -474,16 +531,15 @@ async function listAndSerialise(
     }
   }, options);
   await output.write(serializer.end());
-  const { content, ...collected } = await output.finish();
-  const state = (await stateOutput.finish()).content;
+  const collected = await output.finish();
+  const { bytes, sha256, content } = await stateOutput.finish();
   return {
     listing,
     userCount,
     pages,
     contentType: serializer.contentType,
     collected,
-    content,
-    state,
+    state: { bytes, sha256, content },
     tracker,
   };
 }
@@ -496,7 +552,7 @@ export function describeSettings(config: ExportConfig): string {
     `Graph ${config.graphEndpoint} via ${config.authorityHost}`,
     `select ${config.select.join(',')}${config.includeManager ? ' + manager' : ''}`,
     `filter ${config.filter ?? '(none)'}`,
-    `format ${config.format}, compression ${config.compression}, container ${config.container}`,
+    `format ${config.format}, compression ${config.compression}, write ${config.write}, container ${config.container}`,
     `parallelism ${config.parallelism}, schedule ${config.schedule}`,
   ].join('; ');
 }

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 
+import type { GzippedBytes } from './changes.js';
 import type { PreviousExportReading } from './publicationGuard.js';
 
 export function sha256Of(content: Buffer): string {
@@ -15,7 +16,7 @@ export function sha256Of(content: Buffer): string {
 
 /** The kept state the last manifest vouches for, and whose state it is. */
 export interface VouchedState {
-  content: Buffer;
+  content: GzippedBytes;
   sha256: string;
   /** The run that wrote it, which its header must name. */
   runId: string;
@@ -32,7 +33,9 @@ export interface VouchedState {
  */
 export function vouchedState(
   manifest: PreviousExportReading,
-  state: Buffer | undefined,
+  state: GzippedBytes | undefined,
+  /** The state's sha256 as stored, where the caller read it through already (a stream). */
+  stateSha256?: string,
 ): VouchedState | { reason: string } {
   if (state === undefined) return { reason: 'no previous state: this is the first run' };
   if (manifest.state !== 'found') {
@@ -44,7 +47,9 @@ export function vouchedState(
       reason: 'the last manifest names no run (an earlier version wrote it), so this run is the new baseline',
     };
   }
-  const sha256 = sha256Of(state);
+  const sha256 = stateSha256 ?? (Buffer.isBuffer(state) ? sha256Of(state) : undefined);
+  if (sha256 === undefined)
+    throw new Error("a streamed state's sha256 must be read before it is vouched for");
   if (previous.blobSha256.state === sha256) {
     return { content: state, sha256, runId: previous.runId, lastRunsOwn: true, note: undefined };
   }
@@ -145,10 +150,20 @@ export function newerRunThan(
 ): NewerRun | undefined {
   if (published.state !== 'found') return undefined;
   const { runId, startedAt } = published.previous;
-  if (runId === undefined || startedAt === undefined || runId === own.runId) return undefined;
-  const started = Date.parse(startedAt);
+  if (runId === undefined || startedAt === undefined) return undefined;
+  return startedLater({ runId, startedAt }, own, now) ? { runId, startedAt } : undefined;
+}
+
+/**
+ * Whether `other` started after `own` (the same millisecond: the greater run id), by a start time
+ * that is not ahead of `now`; a run is never later than itself.
+ */
+export function startedLater(other: NewerRun, own: { runId: string; startedAt: Date }, now: Date): boolean {
+  if (other.runId === own.runId) return false;
+  const started = Date.parse(other.startedAt);
+  if (Number.isNaN(started)) return false;
   // Two runs that started in the same millisecond: the greater run id wins, so exactly one publishes.
   const later =
-    started > own.startedAt.getTime() || (started === own.startedAt.getTime() && runId > own.runId);
-  return later && started <= now.getTime() ? { runId, startedAt } : undefined;
+    started > own.startedAt.getTime() || (started === own.startedAt.getTime() && other.runId > own.runId);
+  return later && started <= now.getTime();
 }

@@ -11,6 +11,7 @@ import {
 
 import { createBindingBlobReader } from '../azure/blobStorage.js';
 import { connectDirectory } from '../azure/connectDirectory.js';
+import { createStreamStore, type StreamStore } from '../azure/streamExport.js';
 import { createRunTelemetry, type RunTelemetry } from '../azure/telemetry.js';
 import {
   type ExportConfig,
@@ -21,7 +22,10 @@ import {
 } from '../config.js';
 import { errorCodeOf, redactedError, toError } from '../errors.js';
 import { type BlobLayout, blobLayout } from '../export/blobLayout.js';
-import { runExport, type UserDirectory } from '../export/runExport.js';
+import { memoryStore } from '../export/compressedOutput.js';
+import type { DataBlobRole, ExportWriter } from '../export/exportWriter.js';
+import { handOverTooLarge } from '../export/memoryBudget.js';
+import { type RunExportDependencies, runExport, type UserDirectory } from '../export/runExport.js';
 import type { Env } from '../settings.js';
 import { STORAGE_CONNECTION } from '../storageConnection.js';
 
@@ -37,6 +41,11 @@ export interface ExportUsersDependencies {
    * `latest/manifest.json` again just before publishing, to see whether a newer run has.
    */
   readBlob(path: string): Promise<Buffer | undefined>;
+  /**
+   * With EXPORT_WRITE=stream: the blobs of this layout, read and written by the run itself; by
+   * default through the export's storage connection.
+   */
+  openStreamStore?(layout: BlobLayout): StreamStore;
   now(): Date;
 }
 
@@ -72,6 +81,38 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
   const previousManifest = bytesOf(layout.latestManifest);
   const previousState = bytesOf(layout.state);
   const previousDelta = bytesOf(layout.deltaState);
+  const stream = registration.write === 'stream';
+  const openStreamStore = (paths: BlobLayout) =>
+    deps.openStreamStore?.(paths) ?? createStreamStore(deps.env, STORAGE_CONNECTION, paths);
+
+  /** What the run reads and where it writes: the bindings' inputs and outputs, or Storage directly. */
+  async function blobsFor(
+    context: InvocationContext,
+  ): Promise<
+    Pick<
+      RunExportDependencies,
+      'previousManifest' | 'previousState' | 'previousDelta' | 'readPublishedManifest' | 'writer'
+    >
+  > {
+    if (stream) {
+      const store = openStreamStore(layout);
+      const kept = await store.readKept();
+      return {
+        previousManifest: kept.manifest,
+        previousState: kept.state,
+        previousDelta: kept.delta,
+        readPublishedManifest: () => store.readManifestNow(),
+        writer: store.writer,
+      };
+    }
+    return {
+      previousManifest: asBytes(context.extraInputs.get(previousManifest)),
+      previousState: asBytes(context.extraInputs.get(previousState)),
+      previousDelta: asBytes(context.extraInputs.get(previousDelta)),
+      readPublishedManifest: () => deps.readBlob(layout.latestManifest),
+      writer: bindingsWriter(context, outputs, layout),
+    };
+  }
 
   async function exportUsersHandler(_timer: Timer, context: InvocationContext): Promise<void> {
     const telemetry = deps.createTelemetry(telemetrySettings(deps.env));
@@ -80,23 +121,15 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
       const result = await runExport(config, {
         runId: runIdOf(context),
         connect: () => deps.connect(config),
-        previousManifest: asBytes(context.extraInputs.get(previousManifest)),
-        previousState: asBytes(context.extraInputs.get(previousState)),
-        previousDelta: asBytes(context.extraInputs.get(previousDelta)),
-        readPublishedManifest: () => deps.readBlob(layout.latestManifest),
+        ...(await blobsFor(context)),
         now: () => deps.now(),
         log: { info: (message) => context.log(message), warn: (message) => context.warn(message) },
       });
       if (!result.published) {
-        // No output set, so the host writes nothing: latest/ and state/ stay the newer run's.
-        telemetry.trackSuperseded(result.runId, result.newer);
+        // Nothing (more) written: latest/ and state/ stay as the newer run left them.
+        telemetry.trackSuperseded(result.runId, result.newer, result.message);
         return;
       }
-      context.extraOutputs.set(outputs.latestUsers, result.users);
-      context.extraOutputs.set(outputs.latestManifest, result.manifestContent);
-      context.extraOutputs.set(outputs.latestChanges, result.changes);
-      context.extraOutputs.set(outputs.state, result.state);
-      if (result.deltaState !== undefined) context.extraOutputs.set(outputs.deltaState, result.deltaState);
       telemetry.trackCompleted(result.manifest);
     } catch (thrown) {
       const code = errorCodeOf(thrown);
@@ -132,9 +165,51 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
         minimumInterval: { minutes: 1 },
         maximumInterval: { minutes: 15 },
       },
-      extraInputs: [previousManifest, previousState, previousDelta],
-      extraOutputs: Object.values(outputs),
+      // A stream-mode run reads and writes its blobs itself: the host binds none of them.
+      extraInputs: stream ? [] : [previousManifest, previousState, previousDelta],
+      extraOutputs: stream ? [] : Object.values(outputs),
       handler: exportUsersHandler,
+    },
+  };
+}
+
+const OUTPUT_OF_ROLE: Record<DataBlobRole, keyof BlobLayout> = {
+  users: 'latestUsers',
+  changes: 'latestChanges',
+  state: 'state',
+  deltaState: 'deltaState',
+};
+
+/**
+ * EXPORT_WRITE=bindings: every blob kept in memory and handed to the host with the manifest, when
+ * the handler returns; the host writes them (concurrently, without conditions).
+ */
+function bindingsWriter(
+  context: InvocationContext,
+  outputs: Record<keyof BlobLayout, StorageBlobOutput>,
+  layout: BlobLayout,
+): ExportWriter {
+  const contents = new Map<keyof BlobLayout, Buffer>();
+  const inContainer = (path: string) => path.slice(path.indexOf('/') + 1);
+  return {
+    mode: 'bindings',
+    store: () => memoryStore(),
+    async commitData(blobs) {
+      for (const blob of blobs) contents.set(OUTPUT_OF_ROLE[blob.role], blob.content ?? Buffer.alloc(0));
+      return { committed: true, versionIds: {} };
+    },
+    async commitManifest(manifest) {
+      contents.set('latestManifest', manifest);
+      // Every output travels to the host in one gRPC message: their sum, not each blob, must fit.
+      const tooLarge = handOverTooLarge(
+        [...contents].map(([output, content]) => ({
+          name: inContainer(layout[output]),
+          bytes: content.length,
+        })),
+      );
+      if (tooLarge !== undefined) throw tooLarge;
+      for (const [output, content] of contents) context.extraOutputs.set(outputs[output], content);
+      return { committed: true, versionIds: {} };
     },
   };
 }

@@ -28,12 +28,14 @@ describe('registration settings', () => {
         EXPORT_CONTAINER: 'users-export',
         EXPORT_FORMAT: 'CSV',
         EXPORT_COMPRESS: 'gzip',
+        EXPORT_WRITE: ' Stream ',
       }),
     ).toEqual({
       schedule: '0 30 1 * * Mon-Fri',
       container: 'users-export',
       format: 'csv',
       compression: 'gzip',
+      write: 'stream',
     });
   });
 
@@ -43,8 +45,15 @@ describe('registration settings', () => {
         EXPORT_SCHEDULE: '0 2 * * *',
         EXPORT_CONTAINER: 'Bad_Name',
         EXPORT_FORMAT: 'xml',
+        EXPORT_WRITE: 'files',
       }),
-    ).toEqual({ schedule: '0 0 2 * * *', container: 'entra-users', format: 'json', compression: 'none' });
+    ).toEqual({
+      schedule: '0 0 2 * * *',
+      container: 'entra-users',
+      format: 'json',
+      compression: 'none',
+      write: 'bindings',
+    });
     expect(settingOrDefault({ EXPORT_PARALLELISM: '99' }, 'EXPORT_PARALLELISM')).toBe(1);
   });
 });

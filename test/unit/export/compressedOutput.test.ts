@@ -13,7 +13,7 @@ describe('createOutputCollector', () => {
     const output = createOutputCollector('none');
     for (const chunk of chunks) await output.write(chunk);
     const result = await output.finish();
-    expect(result.content.equals(original)).toBe(true);
+    expect(result.content!.equals(original)).toBe(true);
     expect(result.bytes).toBe(original.length);
     expect(result.uncompressedBytes).toBe(original.length);
     expect(result.sha256).toBe(createHash('sha256').update(original).digest('hex'));
@@ -23,10 +23,10 @@ describe('createOutputCollector', () => {
     const output = createOutputCollector('gzip');
     for (const chunk of chunks) await output.write(chunk);
     const result = await output.finish();
-    expect(gunzipSync(result.content).equals(original)).toBe(true);
-    expect(result.bytes).toBe(result.content.length);
+    expect(gunzipSync(result.content!).equals(original)).toBe(true);
+    expect(result.bytes).toBe(result.content!.length);
     expect(result.bytes).toBeLessThan(original.length / 10);
     expect(result.uncompressedBytes).toBe(original.length);
-    expect(result.sha256).toBe(createHash('sha256').update(result.content).digest('hex'));
+    expect(result.sha256).toBe(createHash('sha256').update(result.content!).digest('hex'));
   });
 });

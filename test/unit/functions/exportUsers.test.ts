@@ -64,7 +64,7 @@ function recordingTelemetry() {
   const calls = {
     completed: [] as ExportManifest[],
     failed: [] as Error[],
-    superseded: [] as { runId: string; newer: NewerRun }[],
+    superseded: [] as { runId: string; newer: NewerRun | undefined }[],
     flushed: 0,
   };
   const telemetry: RunTelemetry = {

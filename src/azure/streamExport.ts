@@ -1,0 +1,472 @@
+/**
+ * EXPORT_WRITE=stream: the run reads and writes its blobs itself, through the same connection the
+ * bindings use (`blobServiceFor`), instead of handing them to the Functions host.
+ *
+ * - At the start it notes each blob's ETag (or that there is none) and reads the manifest and the
+ *   delta link; the kept state is read as a stream, every read pinned to that ETag (`If-Match`), so
+ *   each pass sees the same bytes.
+ * - Each data blob is written as blocks staged while the listing runs (Put Block, a few in flight)
+ *   and committed (Put Block List) only once the run has passed its guard. Staged blocks are never
+ *   visible, so a run that fails has changed nothing anyone reads; Storage drops them after a week,
+ *   or when the blob is next committed ("Any blocks not specified in the block list are permanently
+ *   deleted", Put Block List, learn.microsoft.com/rest/api/storageservices/put-block-list).
+ * - The commits go in order, data blobs first and the manifest last, each on the condition that the
+ *   blob is still the version this run read (`If-Match` its ETag, or `If-None-Match: *` when there
+ *   was none). A blob another run committed meanwhile names that run in its metadata: an older run
+ *   is overwritten (newer wins, as with bindings), a newer one stops this run from publishing more.
+ */
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+
+import type { BlobClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
+
+import { ExportError } from '../errors.js';
+import type { BlobLayout } from '../export/blobLayout.js';
+import type { GzippedBytes } from '../export/changes.js';
+import type { ByteStore } from '../export/compressedOutput.js';
+import {
+  type CommitOutcome,
+  type CommittingRun,
+  DATA_BLOB_ROLES,
+  type DataBlobRole,
+  type ExportWriter,
+} from '../export/exportWriter.js';
+import { type NewerRun, startedLater } from '../export/runIdentity.js';
+import type { Env } from '../settings.js';
+import { BLOB_READ_DEADLINE_MS, blobServiceFor } from './blobStorage.js';
+
+/**
+ * 4 MiB blocks, at most 3 in flight per blob: about 16 MiB per blob being written, whatever the
+ * tenant. 50,000 committed blocks a blob (the service's limit) are 195 GiB.
+ */
+export const BLOCK_BYTES = 4 * 1024 * 1024;
+export const BLOCKS_IN_FLIGHT = 3;
+/** A stream of the kept state that yields nothing for this long has stalled: the run stops it. */
+export const STREAM_IDLE_DEADLINE_MS = 100_000;
+
+/** What the last run left, as this run found it at its start. */
+export interface KeptBlobs {
+  manifest: Buffer | undefined;
+  /** The kept state, read from Storage on each pass (never held whole), always the version found at the start. */
+  state: GzippedBytes | undefined;
+  delta: Buffer | undefined;
+}
+
+export interface StreamStore {
+  /** Reads the manifest and the delta link, and notes the version of every blob the run may replace. */
+  readKept(): Promise<KeptBlobs>;
+  /** `latest/manifest.json` as it is now, for the newer-wins check before the commits. */
+  readManifestNow(): Promise<Buffer | undefined>;
+  writer: ExportWriter;
+}
+
+export interface StreamStoreOptions {
+  blockBytes?: number;
+  blocksInFlight?: number;
+}
+
+/** Blob metadata a stream-mode run commits with every blob (names are C# identifiers, as metadata requires). */
+const RUN_ID_METADATA = 'entrauserexportrunid';
+const STARTED_AT_METADATA = 'entrauserexportstartedat';
+
+type Role = DataBlobRole | 'manifest';
+
+const ROLE_PATHS: Record<Role, keyof BlobLayout> = {
+  users: 'latestUsers',
+  changes: 'latestChanges',
+  state: 'state',
+  deltaState: 'deltaState',
+  manifest: 'latestManifest',
+};
+
+const statusOf = (error: unknown) => (error as { statusCode?: unknown }).statusCode;
+const codeOf = (error: unknown) => (error as { code?: unknown }).code;
+
+/** The stream store for a layout (`container/name` paths) on the export's storage connection. */
+export function createStreamStore(
+  env: Env,
+  connection: string,
+  layout: BlobLayout,
+  options: StreamStoreOptions = {},
+): StreamStore {
+  const blockBytes = options.blockBytes ?? BLOCK_BYTES;
+  const blocksInFlight = options.blocksInFlight ?? BLOCKS_IN_FLIGHT;
+  let containerClient: ContainerClient | undefined;
+  const container = () => {
+    if (containerClient !== undefined) return containerClient;
+    const path = layout.latestManifest;
+    containerClient = blobServiceFor(env, connection).getContainerClient(path.slice(0, path.indexOf('/')));
+    return containerClient;
+  };
+  const nameOf = (role: Role) => {
+    const path = layout[ROLE_PATHS[role]];
+    return path.slice(path.indexOf('/') + 1);
+  };
+  const blob = (role: Role) => container().getBlockBlobClient(nameOf(role));
+  /** Each blob's ETag at the start; null when there was no such blob. */
+  const startEtags = new Map<Role, string | null>();
+  let containerReady: Promise<unknown> | undefined;
+  const ensureContainer = () => (containerReady ??= container().createIfNotExists());
+
+  async function etagOf(role: Role): Promise<string | null> {
+    try {
+      return (await blob(role).getProperties()).etag ?? null;
+    } catch (error) {
+      if (statusOf(error) === 404) return null;
+      throw storageFailure(`reading the properties of ${nameOf(role)}`, error);
+    }
+  }
+
+  async function readSmall(role: Role, note: boolean): Promise<Buffer | undefined> {
+    try {
+      const read = await downloadWhole(blob(role));
+      if (note) startEtags.set(role, read?.etag ?? null);
+      return read?.content;
+    } catch (error) {
+      throw storageFailure(`reading ${nameOf(role)}`, error);
+    }
+  }
+
+  const readKept = async (): Promise<KeptBlobs> => {
+    const manifest = await readSmall('manifest', true);
+    const delta = await readSmall('deltaState', true);
+    for (const role of ['users', 'changes', 'state'] as const) startEtags.set(role, await etagOf(role));
+    const stateEtag = startEtags.get('state');
+    const stateBlob = blob('state');
+    const state: GzippedBytes | undefined =
+      stateEtag === null || stateEtag === undefined
+        ? undefined
+        : { open: () => pinnedStream(stateBlob, stateEtag, nameOf('state')) };
+    return { manifest, state, delta };
+  };
+
+  let generation = 0;
+  const stagers = new Map<DataBlobRole, BlockStager>();
+  const writer: ExportWriter = {
+    mode: 'stream',
+    store(role, contentType) {
+      generation += 1;
+      const stager = new BlockStager(blob(role), contentType, generation, {
+        blockBytes,
+        blocksInFlight,
+        before: ensureContainer,
+        describe: nameOf(role),
+      });
+      stagers.set(role, stager);
+      return stager;
+    },
+    async commitData(blobs, run) {
+      const versionIds: Partial<Record<Role, string>> = {};
+      const committed: string[] = [];
+      for (const role of DATA_BLOB_ROLES) {
+        const finished = blobs.find((candidate) => candidate.role === role);
+        if (finished === undefined) continue;
+        const stager = stagers.get(role);
+        if (stager === undefined) throw new Error(`${role} was finished without being written`);
+        const outcome = await commitOnCondition(role, run, committed, (conditions, metadata) =>
+          stager.commit(conditions, metadata),
+        );
+        if (!outcome.committed) return outcome;
+        if (outcome.versionId !== undefined) versionIds[role] = outcome.versionId;
+        committed.push(nameOf(role));
+      }
+      return { committed: true, versionIds };
+    },
+    async commitManifest(content, run) {
+      const manifest = blob('manifest');
+      const outcome = await commitOnCondition('manifest', run, [], async (conditions, metadata) => {
+        await ensureContainer();
+        const response = await manifest.upload(content, content.length, {
+          conditions,
+          metadata,
+          blobHTTPHeaders: { blobContentType: 'application/json' },
+          abortSignal: AbortSignal.timeout(BLOB_READ_DEADLINE_MS),
+        });
+        return response.versionId;
+      });
+      if (!outcome.committed) return outcome;
+      return {
+        committed: true,
+        versionIds: outcome.versionId === undefined ? {} : { manifest: outcome.versionId },
+      };
+    },
+  };
+
+  /**
+   * Commits one blob on the condition that it is the version this run found, or, where another run
+   * committed it meanwhile and that run started earlier, the version that run left (newer wins).
+   */
+  async function commitOnCondition(
+    role: Role,
+    run: CommittingRun,
+    committedBefore: readonly string[],
+    commit: (
+      conditions: { ifMatch: string } | { ifNoneMatch: '*' },
+      metadata: Record<string, string>,
+    ) => Promise<string | undefined>,
+  ): Promise<
+    { committed: true; versionId: string | undefined } | Extract<CommitOutcome, { committed: false }>
+  > {
+    const metadata = { [RUN_ID_METADATA]: run.runId, [STARTED_AT_METADATA]: run.startedAt.toISOString() };
+    let expected = startEtags.get(role) ?? null;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const conditions = expected === null ? { ifNoneMatch: '*' as const } : { ifMatch: expected };
+        return { committed: true, versionId: await commit(conditions, metadata) };
+      } catch (error) {
+        const conflict =
+          statusOf(error) === 412 ||
+          codeOf(error) === 'BlobAlreadyExists' ||
+          codeOf(error) === 'ConditionNotMet' ||
+          codeOf(error) === 'InvalidBlockList';
+        if (!conflict) throw storageFailure(`committing ${nameOf(role)}`, error);
+        const holder = await holderOf(role);
+        const older = holder.run !== undefined && isOlder(holder.run, run);
+        // Another run's commit of this blob discarded this run's staged blocks: nothing to retry with.
+        const blocksLost = codeOf(error) === 'InvalidBlockList';
+        if (older && !blocksLost && attempt === 1 && holder.etag !== null) {
+          expected = holder.etag;
+          continue;
+        }
+        return {
+          committed: false,
+          newer: holder.run !== undefined && !older ? holder.run : undefined,
+          message: conflictMessage(nameOf(role), holder.run, older, blocksLost, committedBefore),
+        };
+      }
+    }
+  }
+
+  async function holderOf(role: Role): Promise<{ etag: string | null; run: NewerRun | undefined }> {
+    try {
+      const properties = await blob(role).getProperties();
+      const runId = properties.metadata?.[RUN_ID_METADATA];
+      const startedAt = properties.metadata?.[STARTED_AT_METADATA];
+      return {
+        etag: properties.etag ?? null,
+        run: runId !== undefined && startedAt !== undefined ? { runId, startedAt } : undefined,
+      };
+    } catch (error) {
+      if (statusOf(error) === 404) return { etag: null, run: undefined };
+      throw storageFailure(`reading the properties of ${nameOf(role)}`, error);
+    }
+  }
+
+  return {
+    readKept,
+    readManifestNow: () => readSmall('manifest', false),
+    writer,
+  };
+}
+
+/**
+ * Whether the run that holds a blob started before this one: not later, by the newer-wins rule
+ * (a start ahead of the clock is not believed, so an edited blob cannot stop every run).
+ */
+function isOlder(holder: NewerRun, run: CommittingRun): boolean {
+  if (Number.isNaN(Date.parse(holder.startedAt)) || holder.runId === run.runId) return false;
+  return !startedLater(holder, run, new Date());
+}
+
+function conflictMessage(
+  name: string,
+  holder: NewerRun | undefined,
+  older: boolean,
+  blocksLost: boolean,
+  committedBefore: readonly string[],
+): string {
+  const who =
+    holder === undefined
+      ? `${name} was changed since this run started by something that names no run of this app`
+      : older && blocksLost
+        ? `run ${holder.runId}, which started earlier (${holder.startedAt}), committed ${name} while this run wrote it, which discards this run's staged blocks`
+        : `run ${holder.runId}, which started ${older ? 'earlier' : 'later'} (${holder.startedAt}), has committed ${name} since this run started`;
+  const already =
+    committedBefore.length === 0
+      ? 'this run committed nothing'
+      : `this run had committed ${committedBefore.join(', ')}, which latest/manifest.json does not name, so readers and the next run do not take them`;
+  return `Not publishing: ${who}; ${already}, and publishes nothing more.`;
+}
+
+function storageFailure(doing: string, cause: unknown): ExportError {
+  const message = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+  return new ExportError(`EXPORT_WRITE=stream: ${doing} failed: ${message}`, {
+    remedy:
+      'Check that EXPORT_STORAGE (or EXPORT_STORAGE__blobServiceUri and its identity) reaches the account and may read and write blobs there (Storage Blob Data Contributor); nothing was published and the next run tries again.',
+    code: 'StorageUnavailable',
+    cause,
+  });
+}
+
+/** A small blob's bytes and ETag, in one request with a deadline over the body too; undefined when absent. */
+async function downloadWhole(
+  blob: BlobClient,
+): Promise<{ content: Buffer; etag: string | null } | undefined> {
+  const deadline = AbortSignal.timeout(BLOB_READ_DEADLINE_MS);
+  try {
+    const response = await blob.download(0, undefined, { abortSignal: deadline });
+    const body = response.readableStreamBody as Readable | undefined;
+    const chunks: Buffer[] = [];
+    if (body !== undefined) {
+      const stop = () =>
+        body.destroy(new Error(`no answer from Storage within ${BLOB_READ_DEADLINE_MS / 1000} s`));
+      deadline.addEventListener('abort', stop, { once: true });
+      try {
+        for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
+      } finally {
+        deadline.removeEventListener('abort', stop);
+      }
+    }
+    return { content: Buffer.concat(chunks), etag: response.etag ?? null };
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The blob's bytes as they arrive, from the version with this ETag only (a rewritten blob fails the
+ * read with 412 instead of mixing versions); a stall longer than STREAM_IDLE_DEADLINE_MS ends it.
+ */
+async function* pinnedStream(blob: BlobClient, etag: string, name: string): AsyncGenerator<Uint8Array> {
+  let response;
+  try {
+    response = await blob.download(0, undefined, {
+      conditions: { ifMatch: etag },
+      abortSignal: AbortSignal.timeout(STREAM_IDLE_DEADLINE_MS),
+    });
+  } catch (error) {
+    throw readFailure(name, error);
+  }
+  const body = response.readableStreamBody as Readable | undefined;
+  if (body === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(
+      () => body.destroy(new Error(`no bytes from Storage for ${STREAM_IDLE_DEADLINE_MS / 1000} s`)),
+      STREAM_IDLE_DEADLINE_MS,
+    );
+  };
+  try {
+    arm();
+    for await (const chunk of body) {
+      arm();
+      yield chunk as Uint8Array;
+    }
+  } catch (error) {
+    throw readFailure(name, error);
+  } finally {
+    clearTimeout(timer);
+    body.destroy();
+  }
+}
+
+function readFailure(name: string, error: unknown): Error {
+  if (statusOf(error) === 412) {
+    return new ExportError(
+      `${name} was rewritten while this run read it (another run committed a new state).`,
+      {
+        remedy: 'Nothing was published; the next run compares with the new state.',
+        code: 'StorageUnavailable',
+        cause: error,
+      },
+    );
+  }
+  return storageFailure(`reading ${name}`, error);
+}
+
+/**
+ * A blob written as staged blocks: each full block goes to Storage as soon as it is filled, a few
+ * at a time; nothing is visible until `commit`. Block ids are the same length for every block of
+ * the blob (a rule of Put Block) and carry this run's generation, so that a second listing of the
+ * same run, or another run staging the same blob, never collides with these.
+ */
+class BlockStager implements ByteStore {
+  private readonly blockIds: string[] = [];
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: unknown;
+  private readonly idPrefix: string;
+
+  constructor(
+    private readonly blob: BlockBlobClient,
+    private readonly contentType: string,
+    generation: number,
+    private readonly options: {
+      blockBytes: number;
+      blocksInFlight: number;
+      before: () => Promise<unknown>;
+      describe: string;
+    },
+  ) {
+    const random = createHash('sha256').update(crypto.randomUUID()).digest('hex').slice(0, 16);
+    this.idPrefix = `${random}-${String(generation).padStart(4, '0')}-`;
+  }
+
+  append(chunk: Buffer): void {
+    if (this.failure !== undefined) return;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    while (this.pendingBytes >= this.options.blockBytes) this.stage(this.take(this.options.blockBytes));
+  }
+
+  async ready(): Promise<void> {
+    while (this.inFlight.size >= this.options.blocksInFlight) await Promise.race(this.inFlight);
+    this.check();
+  }
+
+  async finish(): Promise<undefined> {
+    if (this.pendingBytes > 0 && this.failure === undefined) this.stage(this.take(this.pendingBytes));
+    await Promise.all(this.inFlight);
+    this.check();
+    return undefined;
+  }
+
+  /** Makes the staged blocks the blob's content, on these conditions; the new version's id, if the account keeps versions. */
+  async commit(
+    conditions: { ifMatch: string } | { ifNoneMatch: '*' },
+    metadata: Record<string, string>,
+  ): Promise<string | undefined> {
+    await this.options.before();
+    const response = await this.blob.commitBlockList(this.blockIds, {
+      conditions,
+      metadata,
+      blobHTTPHeaders: { blobContentType: this.contentType },
+      abortSignal: AbortSignal.timeout(BLOB_READ_DEADLINE_MS),
+    });
+    return response.versionId;
+  }
+
+  private check(): void {
+    if (this.failure !== undefined) throw storageFailure(`writing ${this.options.describe}`, this.failure);
+  }
+
+  private take(bytes: number): Buffer {
+    const whole = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+    const block = whole.subarray(0, bytes);
+    const rest = whole.subarray(bytes);
+    this.pending = rest.length > 0 ? [Buffer.from(rest)] : [];
+    this.pendingBytes = rest.length;
+    return block;
+  }
+
+  private stage(block: Buffer): void {
+    const id = Buffer.from(`${this.idPrefix}${String(this.blockIds.length).padStart(6, '0')}`).toString(
+      'base64',
+    );
+    this.blockIds.push(id);
+    const staging = this.options
+      .before()
+      .then(() => this.blob.stageBlock(id, block, block.length))
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          this.failure ??= error;
+        },
+      )
+      .finally(() => this.inFlight.delete(staging));
+    this.inFlight.add(staging);
+  }
+}
