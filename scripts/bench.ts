@@ -31,7 +31,53 @@ interface BenchCase {
   noReference?: boolean;
   /** Also select signInActivity (500 users a page) and expand each user's manager. */
   signInAndManager?: boolean;
+  /**
+   * EXPORT_WRITE=stream, measured on a second run: the first keeps a state, so the measured run
+   * holds the change tracker's index of every user and writes a report, as every run after the first.
+   */
+  stream?: boolean;
 }
+
+/** The stream-mode cases: 100k users, every format at 1M users, then 3M and 10M users, gzipped JSON. */
+const STREAM_CASES: BenchCase[] = [
+  {
+    users: 100_000,
+    profile: 'small',
+    format: 'json',
+    compression: 'gzip',
+    latencyMs: 0,
+    parallelism: 1,
+    stream: true,
+  },
+  ...(
+    [
+      ['json', 'none'],
+      ['json', 'gzip'],
+      ['ndjson', 'gzip'],
+      ['csv', 'none'],
+    ] as const
+  ).map(([format, compression]) => ({
+    users: 1_000_000,
+    profile: 'small' as const,
+    format,
+    compression,
+    latencyMs: 0,
+    parallelism: 1,
+    full: true,
+    stream: true,
+  })),
+  ...[3_000_000, 10_000_000].map((users) => ({
+    users,
+    profile: 'small' as const,
+    format: 'json' as const,
+    compression: 'gzip' as const,
+    latencyMs: 0,
+    parallelism: 1,
+    full: true,
+    noReference: true,
+    stream: true,
+  })),
+];
 
 const CASES: BenchCase[] = [
   // Every format, with and without gzip, at 10k and 100k users.
@@ -155,6 +201,7 @@ const CASES: BenchCase[] = [
     noReference: true,
     signInAndManager: true,
   },
+  ...STREAM_CASES,
 ];
 
 interface Measured {
@@ -170,7 +217,7 @@ const MEASURE = pathToFileURL(join(DIST, 'bench', 'measure.js')).href;
 
 function caseName(c: BenchCase): string {
   const users = c.users >= 1_000_000 ? `${c.users / 1_000_000}M` : `${c.users / 1000}k`;
-  return `${users} ${c.profile}${c.signInAndManager ? '+signIn+manager' : ''} ${c.format}${c.compression === 'gzip' ? '.gz' : ''} ${c.latencyMs}ms p${c.parallelism}`;
+  return `${users} ${c.profile}${c.signInAndManager ? '+signIn+manager' : ''} ${c.format}${c.compression === 'gzip' ? '.gz' : ''} ${c.latencyMs}ms p${c.parallelism}${c.stream ? ' stream' : ''}`;
 }
 
 function selectFor(profile: PropertyProfile): string[] {
@@ -225,7 +272,7 @@ async function runCase(c: BenchCase) {
   try {
     sandbox.graph.latencyMs = c.latencyMs;
     const select = [...selectFor(c.profile), ...(c.signInAndManager ? ['signInActivity'] : [])].join(',');
-    const exported = await measured(join(DIST, 'export.js'), {
+    const exportEnv = {
       ...sandbox.processEnvironment(),
       ...sandbox.appSettings(),
       EXPORT_STORAGE: azurite.connectionString,
@@ -234,7 +281,12 @@ async function runCase(c: BenchCase) {
       EXPORT_SELECT: select,
       EXPORT_PARALLELISM: String(c.parallelism),
       EXPORT_INCLUDE_MANAGER: String(c.signInAndManager === true),
-    });
+      EXPORT_WRITE: c.stream ? 'stream' : 'bindings',
+    };
+    // Stream cases measure the second run: it reads the first's state and reports what changed.
+    const first = c.stream ? await measured(join(DIST, 'export.js'), exportEnv) : undefined;
+    if (c.stream) sandbox.directory.update(0, { department: 'Changed for the bench' });
+    const exported = await measured(join(DIST, 'export.js'), exportEnv);
     const graphRequests = sandbox.graph.requests.filter((request) =>
       request.path.startsWith('/v1.0/users'),
     ).length;
@@ -250,6 +302,13 @@ async function runCase(c: BenchCase) {
     ) as ExportManifest;
     if (manifest.userCount !== c.users)
       throw new Error(`${caseName(c)}: exported ${manifest.userCount} users, expected ${c.users}`);
+    if (
+      c.stream &&
+      (manifest.write !== 'stream' || !manifest.changes.compared || manifest.changes.changed !== 1)
+    )
+      throw new Error(
+        `${caseName(c)}: the measured run did not write in stream mode against the first run's state`,
+      );
 
     let reference: Measured | undefined;
     if (!c.noReference) {
@@ -282,6 +341,7 @@ async function runCase(c: BenchCase) {
       pages: manifest.pages,
       graphRequests,
       listing: manifest.listing.mode,
+      firstRun: first && { wallS: first.wallS, cpuS: first.cpuS, peakRssMb: first.peakRssMb },
       export: {
         wallS: exported.wallS,
         cpuS: exported.cpuS,

@@ -15,7 +15,7 @@ import { partitionedPages, readGraphCount, startPartitions } from './partitioned
 import { classifyGraphFailure, explainGraphError, type RetryCounts } from './serviceErrors.js';
 import { firstUsersUrl } from './usersRequests.js';
 import { listDelta } from './deltaListing.js';
-import { idKey, IdSet } from '../export/idSet.js';
+import { idKey, IdSet, type ListingIds } from '../export/idSet.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -26,6 +26,12 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * lag, so one short wait is tried before a disagreement costs a second listing.
  */
 export const COUNT_RECHECK_DELAY_MS = 5_000;
+
+/** A listing's own record of the ids it handed over. */
+function ownIds(): ListingIds {
+  const ids = new IdSet();
+  return { firstSighting: (id) => ids.add(idKey(id)) >= 0 };
+}
 
 /**
  * The directory through Microsoft Graph: one nextLink chain, or, with EXPORT_PARALLELISM above 1
@@ -57,11 +63,11 @@ export async function openGraphDirectory(
       const notes: string[] = [];
       let listed = 0;
       // No id twice in any listing: a user renamed between two partitions' reads is listed in both.
-      const ids = new IdSet();
+      const ids = options.ids ?? ownIds();
       let duplicates = 0;
       const handOver = async (page: DirectoryPage) => {
         if (!('rebuilt' in page)) {
-          const unique = page.filter((user) => ids.add(idKey(String(user['id']))) >= 0);
+          const unique = page.filter((user) => ids.firstSighting(String(user['id'])));
           duplicates += page.length - unique.length;
           page = unique;
         }

@@ -10,7 +10,7 @@ import { constants, createGunzip, gzipSync } from 'node:zlib';
 
 import type { Deletion } from './deltaMerge.js';
 import type { GraphUser } from './formats.js';
-import { ChunkedRecords, idKey, IdSet } from './idSet.js';
+import { ChunkedRecords, idKey, IdSet, type ListingIds } from './idSet.js';
 
 /** The first line of a state: what its users hold and which run wrote it, so a run knows whether it can compare. */
 export interface StateHeader {
@@ -197,6 +197,18 @@ export class PreviousState {
     return { kind: same ? 'unchanged' : 'changed', position };
   }
 
+  /** The line of the user with this id key, or -1. */
+  positionOf(key: Buffer): number {
+    return this.ids.indexOf(key);
+  }
+
+  /** Marks the user on line `position` seen; false when it was seen already. */
+  sight(position: number): boolean {
+    if (this.seen[position] === 1) return false;
+    this.seen[position] = 1;
+    return true;
+  }
+
   /** Marks the user on line `position` seen, where the caller already knows which line it is. */
   markSeen(position: number): void {
     this.seen[position] = 1;
@@ -271,7 +283,7 @@ const REPORTED_LINES_PER_MEMBER = 1000;
  * gzipped (about 60 bytes a user), for the report: the new state itself need not be read back,
  * so it can go to Storage as it is written (EXPORT_WRITE=stream).
  */
-export class ChangeTracker {
+export class ChangeTracker implements ListingIds {
   added = 0;
   changed = 0;
   private kinds = new Uint8Array(1024);
@@ -281,9 +293,24 @@ export class ChangeTracker {
   /** Gzip members of the added and changed users' lines, in listing order, and the lines not yet compressed. */
   private readonly reported: Buffer[] = [];
   private pending: string[] = [];
+  /** The ids listed that the previous state does not hold (with none, every id). */
+  private readonly newIds = new IdSet();
 
   constructor(readonly previous: PreviousState | undefined) {
     this.changedLines = new Uint8Array(previous?.size ?? 0);
+  }
+
+  /**
+   * No id twice in a listing, in the previous state's own index: an id it holds is marked seen on
+   * its line (which the change report reads anyway), only new ids take room of their own.
+   */
+  firstSighting(id: string): boolean {
+    const key = idKey(id);
+    if (this.previous !== undefined) {
+      const position = this.previous.positionOf(key);
+      if (position >= 0) return this.previous.sight(position);
+    }
+    return this.newIds.add(key) >= 0;
   }
 
   /** A user from a listing: looked up in the previous state by id. */

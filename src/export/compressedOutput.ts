@@ -87,7 +87,8 @@ function createGrowingBuffer(): { append(chunk: Buffer): void; contents(): Buffe
           throw new ExportError(
             `The export passed ${MAX_BLOB_BYTES} bytes, more than the Functions host takes from the worker in one message.`,
             {
-              remedy: 'Set EXPORT_COMPRESS=gzip (about 8x smaller), or narrow EXPORT_SELECT.',
+              remedy:
+                'Set EXPORT_WRITE=stream (the run writes its blobs itself, with no such limit), or EXPORT_COMPRESS=gzip (about 8x smaller), or narrow EXPORT_SELECT.',
               code: 'ExportTooLarge',
             },
           );

@@ -37,6 +37,18 @@ export const HAND_OVER_OVERHEAD_BYTES = MIB;
 /** Warn when the estimate passes this share of a limit. */
 export const WARNING_SHARE = 0.8;
 
+/**
+ * EXPORT_WRITE=stream: the worker holds, per user, the listing's id index (no id twice), the
+ * previous state's index (id key and digest) and a few bytes of bookkeeping (`npm run bench`,
+ * stream cases: the peak above the 10k-user baseline, divided by the users, at 1M and 10M users).
+ */
+export const STREAM_WORKER_BYTES_PER_USER = 90;
+/**
+ * The blocks in flight: the users blob and the state are written at once (the change report after
+ * them), each with three 4 MiB blocks in flight and one filling (`src/azure/streamExport.ts`).
+ */
+export const STREAM_IN_FLIGHT_BYTES = 2 * 4 * 4 * MIB;
+
 export interface ExportSize {
   userCount: number;
   /** The stored users blob, as handed to the host. */
@@ -70,7 +82,8 @@ export function handOverTooLarge(outputs: readonly HandedOutput[]): ExportError 
   return new ExportError(
     `This run's outputs total ${byteCount(total)} (${parts}), more than the 2 GiB (${byteCount(GRPC_MESSAGE_LIMIT_BYTES)}) the Functions host takes from the worker in one message, which carries them all; nothing was published.`,
     {
-      remedy: 'Set EXPORT_COMPRESS=gzip (about 8x smaller), or narrow EXPORT_SELECT.',
+      remedy:
+        'Set EXPORT_WRITE=stream (the run writes its blobs itself, with no such limit), or EXPORT_COMPRESS=gzip (about 8x smaller), or narrow EXPORT_SELECT.',
       code: 'ExportTooLarge',
     },
   );
@@ -81,6 +94,22 @@ export function estimateInstancePeakBytes(size: ExportSize): number {
   const worker = WORKER_BASELINE_BYTES + size.bytes + WORKER_BYTES_PER_USER * size.userCount;
   const state = STATE_COPIES * STATE_BYTES_PER_USER * size.userCount;
   return HOST_BASELINE_BYTES + worker + HAND_OVER_COPIES * size.bytes + state;
+}
+
+/** The instance's estimated peak with EXPORT_WRITE=stream: nothing crosses to the host, whatever the export's size. */
+export function estimateStreamPeakBytes(userCount: number): number {
+  return (
+    HOST_BASELINE_BYTES +
+    WORKER_BASELINE_BYTES +
+    STREAM_IN_FLIGHT_BYTES +
+    STREAM_WORKER_BYTES_PER_USER * userCount
+  );
+}
+
+/** The most users an instance of this size holds with EXPORT_WRITE=stream, in any format. */
+export function largestStreamTenant(instanceMemoryMB: number): number {
+  const available = instanceMemoryMB * MIB - estimateStreamPeakBytes(0);
+  return Math.max(0, Math.floor(available / STREAM_WORKER_BYTES_PER_USER));
 }
 
 /** The most users an instance of this size holds, for exports of this many bytes per user. */
@@ -96,16 +125,32 @@ export function largestTenant(instanceMemoryMB: number, bytesPerUser: number): n
 }
 
 /** A warning when an export the size of the last one comes near what the instance or one gRPC message can hold. */
-export function memoryWarning(previous: ExportSize, instanceMemoryMB: number): string | undefined {
-  const peak = estimateInstancePeakBytes(previous);
+export function memoryWarning(
+  previous: ExportSize,
+  instanceMemoryMB: number,
+  write: 'bindings' | 'stream' = 'bindings',
+): string | undefined {
   const instance = instanceMemoryMB * MIB;
   const mb = (bytes: number) => `${Math.round(bytes / MIB).toLocaleString('en-US')} MiB`;
   const last = `The last export was ${mb(previous.bytes)} for ${previous.userCount.toLocaleString('en-US')} users`;
+  if (write === 'stream') {
+    const peak = estimateStreamPeakBytes(previous.userCount);
+    if (peak <= WARNING_SHARE * instance) return undefined;
+    return (
+      `${last}; writing it in stream mode needs about ${mb(peak)} of this ${mb(instance)} instance ` +
+      '(EXPORT_INSTANCE_MEMORY_MB), the index of every user included. ' +
+      (instanceMemoryMB < 4096
+        ? 'Deploy with instanceMemoryMB=4096.'
+        : 'Narrow EXPORT_FILTER, or split the export by filter.')
+    );
+  }
+  const stream = ` Or set EXPORT_WRITE=stream: the run writes its blobs itself, in memory bounded by the work in flight (about ${mb(estimateStreamPeakBytes(previous.userCount))} for this tenant).`;
+  const peak = estimateInstancePeakBytes(previous);
   const handedOver = sum(previous.outputBytes ?? [previous.bytes]);
   if (handedOver > WARNING_SHARE * GRPC_MESSAGE_LIMIT_BYTES) {
     return (
       `${last}, and its outputs together ${mb(handedOver)}, near the 2 GiB the worker can hand to the Functions host in one message (every output travels in it); ` +
-      'a larger export fails outright. Set EXPORT_COMPRESS=gzip (about 8x smaller) or narrow EXPORT_SELECT.'
+      `a larger export fails outright. Set EXPORT_COMPRESS=gzip (about 8x smaller) or narrow EXPORT_SELECT.${stream}`
     );
   }
   if (peak > WARNING_SHARE * instance) {
@@ -114,7 +159,8 @@ export function memoryWarning(previous: ExportSize, instanceMemoryMB: number): s
       '(EXPORT_INSTANCE_MEMORY_MB), counting the copies the Functions host keeps. ' +
       (instanceMemoryMB < 4096
         ? 'Set EXPORT_COMPRESS=gzip, or deploy with instanceMemoryMB=4096.'
-        : 'Set EXPORT_COMPRESS=gzip, or narrow EXPORT_SELECT.')
+        : 'Set EXPORT_COMPRESS=gzip, or narrow EXPORT_SELECT.') +
+      stream
     );
   }
   return undefined;

@@ -15,6 +15,7 @@ import { type RebuiltUser, rebuiltUsers } from './deltaMerge.js';
 import { createSerializer, type GraphUser, lineProjector } from './formats.js';
 import { blobLayout } from './blobLayout.js';
 import type { DataBlobRole, ExportWriter, FinishedBlob } from './exportWriter.js';
+import type { ListingIds } from './idSet.js';
 import { memoryWarning } from './memoryBudget.js';
 import { type BlobRecord, buildManifest, type ExportManifest, manifestBytes } from './manifest.js';
 import {
@@ -41,9 +42,16 @@ export type DirectoryPage = readonly GraphUser[] | { rebuilt: readonly RebuiltUs
 
 export type PageHandler = (page: DirectoryPage, progress: ListingProgress) => Promise<void>;
 
+export type { ListingIds } from './idSet.js';
+
 export interface ListingOptions {
   /** List on one nextLink chain even where partitions would be faster. */
   sequential?: boolean;
+  /**
+   * Which ids this listing has handed over; by default a set of the listing's own. The run passes
+   * one that shares the previous state's index, so a tenant's ids are held once, not twice.
+   */
+  ids?: ListingIds;
   /** With EXPORT_DELTA: what the last run kept, to rebuild the directory from one delta round. */
   delta?: {
     /** The kept state, only when the last manifest vouches for it. */
@@ -410,6 +418,7 @@ function warnOfMemory(config: ExportConfig, previousExport: PreviousExportReadin
   const warning = memoryWarning(
     { userCount, bytes, ...(outputBytes && { outputBytes }) },
     config.instanceMemoryMB,
+    config.write,
   );
   if (warning !== undefined) log.warn(`Warning: ${warning}`);
 }
@@ -494,7 +503,7 @@ async function listAndSerialise(
   const tracker = new ChangeTracker(previous instanceof PreviousState ? previous : undefined);
   let userCount = 0;
   let pages = 0;
-  const listing = await directory.listUsers(async (page, progress) => {
+  const handlePage: PageHandler = async (page, progress) => {
     // Each user's state line, computed once: the state holds it, JSON and NDJSON exports reuse it.
     const lines: string[] = [];
     let users: () => readonly GraphUser[];
@@ -529,7 +538,8 @@ async function listAndSerialise(
     if (pages % PROGRESS_EVERY_PAGES === 0) {
       deps.log.info(describeProgress(pages, userCount, progress, startedAt, deps.now()));
     }
-  }, options);
+  };
+  const listing = await directory.listUsers(handlePage, { ...options, ids: tracker });
   await output.write(serializer.end());
   const collected = await output.finish();
   const { bytes, sha256, content } = await stateOutput.finish();

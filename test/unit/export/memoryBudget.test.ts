@@ -5,6 +5,8 @@ import {
   GRPC_MESSAGE_LIMIT_BYTES,
   HAND_OVER_OVERHEAD_BYTES,
   handOverTooLarge,
+  estimateStreamPeakBytes,
+  largestStreamTenant,
   largestTenant,
   memoryWarning,
   STATE_BYTES_PER_USER,
@@ -39,6 +41,7 @@ describe('the instance memory budget', () => {
     expect(warning).toMatch(/418 MiB for 1,000,000 users/);
     expect(warning).toMatch(/EXPORT_COMPRESS=gzip/);
     expect(warning).toMatch(/instanceMemoryMB=4096/);
+    expect(warning).toMatch(/EXPORT_WRITE=stream/);
     expect(memoryWarning({ userCount: 700_000, bytes: 306_000_000 }, 4096)).toBeUndefined();
     expect(memoryWarning(benchJsonGzip, 2048)).toBeUndefined();
   });
@@ -47,6 +50,26 @@ describe('the instance memory budget', () => {
     const warning = memoryWarning({ userCount: 4_000_000, bytes: 1_800_000_000 }, 4096);
     expect(warning).toMatch(/2 GiB/);
     expect(warning).toMatch(/EXPORT_COMPRESS=gzip/);
+    expect(warning).toMatch(/EXPORT_WRITE=stream/);
+  });
+});
+
+describe('the memory budget with EXPORT_WRITE=stream', () => {
+  it('holds a tenant of ten million in a 2 GB instance, in any format, and has no message cap', () => {
+    expect(largestStreamTenant(2048)).toBeGreaterThan(10_000_000);
+    expect(largestStreamTenant(4096)).toBeGreaterThan(2 * largestStreamTenant(2048));
+    // The export's size does not count: nothing crosses to the host.
+    const huge = { userCount: 4_000_000, bytes: 3_000_000_000 };
+    expect(memoryWarning(huge, 4096, 'stream')).toBeUndefined();
+    expect(memoryWarning(huge, 4096, 'bindings')).toMatch(/EXPORT_WRITE=stream/);
+  });
+
+  it('warns when the per-user index of a tenant that size nears the instance', () => {
+    const users = largestStreamTenant(2048);
+    const warning = memoryWarning({ userCount: users, bytes: 100 * MB }, 2048, 'stream');
+    expect(warning).toMatch(/stream mode/);
+    expect(warning).toMatch(/instanceMemoryMB=4096/);
+    expect(estimateStreamPeakBytes(users)).toBeLessThanOrEqual(2048 * MB);
   });
 });
 
@@ -65,7 +88,7 @@ describe('the one message every output travels in (azure-functions-host Startup.
       "This run's outputs total 2,150,002,000 bytes (latest/users.json 1,600,000,000 bytes, latest/changes.ndjson 100,000,000 bytes, " +
         'state/users.ndjson.gz 450,000,000 bytes, latest/manifest.json 2,000 bytes), more than the 2 GiB (2,147,483,647 bytes) ' +
         'the Functions host takes from the worker in one message, which carries them all; nothing was published. ' +
-        'Set EXPORT_COMPRESS=gzip (about 8x smaller), or narrow EXPORT_SELECT.',
+        'Set EXPORT_WRITE=stream (the run writes its blobs itself, with no such limit), or EXPORT_COMPRESS=gzip (about 8x smaller), or narrow EXPORT_SELECT.',
     );
     expect(refused?.remedy).toMatch(/EXPORT_COMPRESS=gzip/);
   });

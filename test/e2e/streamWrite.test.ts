@@ -1,0 +1,250 @@
+/**
+ * EXPORT_WRITE=stream against Azurite: the run stages its blobs as blocks while it lists and
+ * commits them itself, in order, each on the condition that it is still the version the run read,
+ * the manifest last. The same directory gives the same blobs as the output bindings; a run that
+ * fails, or finds a newer run's blob, leaves what readers see as it was.
+ */
+import { gunzipSync } from 'node:zlib';
+
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { usersBlobName } from '../../src/export/blobLayout.js';
+import type { ExportManifest } from '../../src/export/manifest.js';
+import { containerReader, type Environment, startEnvironment } from './harness.js';
+
+// More users than one 4 MiB block holds as JSON, so the users blob is staged in several blocks.
+const USERS = 12_000;
+
+let env: Environment;
+let service: BlobServiceClient;
+beforeAll(async () => {
+  env = await startEnvironment({ users: USERS });
+  service = BlobServiceClient.fromConnectionString(env.azurite.connectionString);
+});
+afterAll(async () => env.stop());
+
+const STREAM = { EXPORT_WRITE: 'stream' };
+
+/** Every blob in a container with its bytes and ETag: what a reader sees there. */
+async function snapshot(container: ContainerClient) {
+  const blobs = new Map<string, { etag: string | undefined; content: Buffer }>();
+  for await (const item of container.listBlobsFlat()) {
+    const blob = container.getBlobClient(item.name);
+    blobs.set(item.name, { etag: item.properties.etag, content: await blob.downloadToBuffer() });
+  }
+  return blobs;
+}
+
+/** A state's user lines (the header names the run that wrote it, so two runs' headers differ). */
+const stateUsers = (content: Buffer) => gunzipSync(content).toString('utf8').split('\n').slice(1);
+const stateProperties = (content: Buffer) =>
+  (JSON.parse(gunzipSync(content).toString('utf8').split('\n')[0]!) as { properties: string[] }).properties;
+
+/** Holds the listing at its `page`th page (1-based) until released. */
+function holdAtPage(page: number) {
+  let release!: () => void;
+  let reached!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const atPage = new Promise<void>((resolve) => (reached = resolve));
+  let served = 0;
+  env.sandbox.graph.beforePage = async (record) => {
+    if (record.path !== '/v1.0/users') return;
+    served += 1;
+    if (served !== page) return;
+    reached();
+    await released;
+  };
+  return {
+    atPage,
+    release: () => {
+      env.sandbox.graph.beforePage = undefined;
+      release();
+    },
+  };
+}
+
+describe('EXPORT_WRITE=stream', () => {
+  it.each([
+    ['json', 'none'],
+    ['json', 'gzip'],
+    ['ndjson', 'gzip'],
+    ['csv', 'none'],
+    ['csv', 'gzip'],
+  ] as const)(
+    'writes the same %s (compression %s) users, changes and state as the output bindings, over the same directory',
+    async (format, compression) => {
+      const settings = { EXPORT_FORMAT: format, EXPORT_COMPRESS: compression };
+      const bindings = service.getContainerClient(`bindings-${format}-${compression}`);
+      const stream = service.getContainerClient(`stream-${format}-${compression}`);
+      const run = async (container: ContainerClient, extra: Record<string, string> = {}) => {
+        const outcome = await env.runExport({
+          ...settings,
+          EXPORT_CONTAINER: container.containerName,
+          ...extra,
+        });
+        expect(outcome.exitCode, outcome.output).toBe(0);
+      };
+      await run(bindings);
+      await run(stream, STREAM);
+      // A day's changes, then the runs that report them.
+      const { directory } = env.sandbox;
+      directory.update(10, { department: `Moved (${format} ${compression})` });
+      directory.remove(20);
+      directory.add(2);
+      await run(bindings);
+      await run(stream, STREAM);
+
+      const fromBindings = containerReader(bindings);
+      const fromStream = containerReader(stream);
+      const manifest = await fromStream.manifest();
+      expect(manifest.write).toBe('stream');
+      expect((await fromBindings.manifest()).write).toBe('bindings');
+      const users = `latest/${usersBlobName(format, compression)}`;
+      expect((await fromStream.blob(users)).equals(await fromBindings.blob(users))).toBe(true);
+      const changes = `latest/changes.ndjson${compression === 'gzip' ? '.gz' : ''}`;
+      expect((await fromStream.blob(changes)).equals(await fromBindings.blob(changes))).toBe(true);
+      expect(manifest.changes).toMatchObject({ compared: true, added: 2, removed: 1, changed: 1 });
+      const [streamState, bindingsState] = [
+        await fromStream.blob('state/users.ndjson.gz'),
+        await fromBindings.blob('state/users.ndjson.gz'),
+      ];
+      expect(stateUsers(streamState)).toEqual(stateUsers(bindingsState));
+      expect(stateProperties(streamState)).toEqual(stateProperties(bindingsState));
+      // The manifest names the bytes that are there, and the version each is (Azurite keeps none).
+      for (const record of [manifest.blobs.users, manifest.blobs.changes, manifest.blobs.state]) {
+        const content = await fromStream.blob(record.name);
+        expect(content.length).toBe(record.bytes);
+        expect(record.versionId).toBeNull();
+      }
+      // Stored with what they are, unlike the host's application/octet-stream.
+      const properties = await stream.getBlobClient(users).getProperties();
+      expect(properties.contentType).toBe(compression === 'gzip' ? 'application/gzip' : manifest.contentType);
+      expect(properties.metadata?.['entrauserexportrunid']).toBe(manifest.runId);
+    },
+  );
+
+  it('a run that fails after staging blocks leaves every blob as it was: nothing staged is visible', async () => {
+    const container = service.getContainerClient('stream-fails');
+    const settings = { ...STREAM, EXPORT_CONTAINER: container.containerName };
+    expect((await env.runExport(settings)).exitCode).toBe(0);
+    const before = await snapshot(container);
+    env.sandbox.directory.update(30, { department: 'Not published' });
+    // Page 11 fails for good: by then more than a 4 MiB block of users has been staged.
+    env.sandbox.graph.faults = [{ page: 11, kind: 'malformed', times: Infinity }];
+    try {
+      const failed = await env.runExport(settings);
+      expect(failed.exitCode, failed.output).toBe(1);
+      expect(failed.output).toContain('nothing was written and the last export is unchanged');
+    } finally {
+      env.sandbox.graph.faults = [];
+    }
+    const after = await snapshot(container);
+    expect([...after.keys()]).toEqual([...before.keys()]);
+    for (const [name, blob] of before) {
+      expect(after.get(name)!.etag, name).toBe(blob.etag);
+      expect(after.get(name)!.content.equals(blob.content), name).toBe(true);
+    }
+    // The failed run did stage blocks on the users blob; they are not part of it.
+    const blocks = await container.getBlockBlobClient('latest/users.json').getBlockList('uncommitted');
+    expect(blocks.uncommittedBlocks?.length ?? 0).toBeGreaterThan(0);
+    // And the next run builds on the last good export, which it still trusts.
+    const next = await env.runExport(settings);
+    expect(next.exitCode, next.output).toBe(0);
+    expect((await containerReader(container).manifest()).changes).toMatchObject({
+      compared: true,
+      changed: 1,
+    });
+  });
+
+  it('a run that finds a blob a later run committed publishes nothing more, and says so', async () => {
+    const container = service.getContainerClient('stream-newer-blob');
+    const settings = { ...STREAM, EXPORT_CONTAINER: container.containerName };
+    expect((await env.runExport(settings)).exitCode).toBe(0);
+    const before = await snapshot(container);
+    const hold = holdAtPage(3);
+    const running = env.runExport(settings);
+    await hold.atPage;
+    // A run that started after this one is committing its blobs, users first.
+    const newer = Buffer.from('[\n]\n');
+    const later = new Date(Date.now() + 1000);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await container.getBlockBlobClient('latest/users.json').upload(newer, newer.length, {
+      metadata: { entrauserexportrunid: 'newer-run', entrauserexportstartedat: later.toISOString() },
+    });
+    hold.release();
+    const outcome = await running;
+    expect(outcome.exitCode, outcome.output).toBe(0);
+    expect(outcome.output).toContain('Not publishing: run newer-run, which started later');
+    expect(outcome.output).toContain('this run committed nothing');
+    const after = await snapshot(container);
+    expect(after.get('latest/users.json')!.content.equals(newer)).toBe(true);
+    for (const name of ['latest/manifest.json', 'latest/changes.ndjson', 'state/users.ndjson.gz']) {
+      if (!before.has(name)) continue;
+      expect(after.get(name)!.etag, name).toBe(before.get(name)!.etag);
+    }
+    expect(env.sandbox.appInsights.events('EntraUserExportSuperseded').at(-1)).toMatchObject({
+      properties: { outcome: 'superseded', newerRunId: 'newer-run' },
+    });
+  });
+
+  it('a blob changed by something that is no run of this app stops the run as well', async () => {
+    const container = service.getContainerClient('stream-foreign-blob');
+    const settings = { ...STREAM, EXPORT_CONTAINER: container.containerName };
+    expect((await env.runExport(settings)).exitCode).toBe(0);
+    const manifestBefore = await container.getBlobClient('latest/manifest.json').getProperties();
+    const hold = holdAtPage(2);
+    const running = env.runExport(settings);
+    await hold.atPage;
+    await container.getBlockBlobClient('latest/users.json').upload('edited', 6);
+    hold.release();
+    const outcome = await running;
+    expect(outcome.exitCode, outcome.output).toBe(0);
+    expect(outcome.output).toContain(
+      'latest/users.json was changed since this run started by something that names no run of this app',
+    );
+    const manifestAfter = await container.getBlobClient('latest/manifest.json').getProperties();
+    expect(manifestAfter.etag).toBe(manifestBefore.etag);
+  });
+
+  it("a run replaces an earlier-started run's blobs committed while it listed: newer wins", async () => {
+    const container = service.getContainerClient('stream-older-blob');
+    const settings = { ...STREAM, EXPORT_CONTAINER: container.containerName };
+    expect((await env.runExport(settings)).exitCode).toBe(0);
+    const hold = holdAtPage(2);
+    const running = env.runExport(settings);
+    await hold.atPage;
+    const older = Buffer.from('[\n]\n');
+    await container.getBlockBlobClient('latest/users.json').upload(older, older.length, {
+      metadata: { entrauserexportrunid: 'older-run', entrauserexportstartedat: '2026-01-01T00:00:00.000Z' },
+    });
+    hold.release();
+    const outcome = await running;
+    expect(outcome.exitCode, outcome.output).toBe(0);
+    const reader = containerReader(container);
+    const manifest: ExportManifest = await reader.manifest();
+    const users = await reader.blob('latest/users.json');
+    expect(users.length).toBe(manifest.blobs.users.bytes);
+    expect(manifest.userCount).toBeGreaterThan(USERS - 10);
+  });
+
+  it('of two overlapping runs, the one that started later wins, and nothing of the earlier is published', async () => {
+    const container = service.getContainerClient('stream-overlap');
+    const settings = { ...STREAM, EXPORT_CONTAINER: container.containerName };
+    expect((await env.runExport(settings)).exitCode).toBe(0);
+    const hold = holdAtPage(2);
+    const earlier = env.runExport(settings);
+    await hold.atPage;
+    env.sandbox.graph.beforePage = undefined;
+    env.sandbox.directory.update(50, { department: 'Seen by the later run only' });
+    const later = await env.runExport(settings);
+    expect(later.exitCode, later.output).toBe(0);
+    const published = await snapshot(container);
+    hold.release();
+    const first = await earlier;
+    expect(first.exitCode, first.output).toBe(0);
+    expect(first.output).toContain('Not publishing: run');
+    const after = await snapshot(container);
+    for (const [name, blob] of published) expect(after.get(name)!.etag, name).toBe(blob.etag);
+  });
+});
