@@ -45,9 +45,9 @@ export const WARNING_SHARE = 0.8;
 export const STREAM_WORKER_BYTES_PER_USER = 90;
 /**
  * The blocks in flight: the users blob and the state are written at once (the change report after
- * them), each with three 4 MiB blocks in flight and one filling (`src/azure/streamExport.ts`).
+ * them), each with two 2 MiB blocks in flight and one filling (`src/azure/streamExport.ts`).
  */
-export const STREAM_IN_FLIGHT_BYTES = 2 * 4 * 4 * MIB;
+export const STREAM_IN_FLIGHT_BYTES = 2 * 3 * 2 * MIB;
 
 export interface ExportSize {
   userCount: number;
