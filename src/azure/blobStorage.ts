@@ -8,8 +8,11 @@ import type { Env } from '../settings.js';
 import { resolveStorageConnection } from '../storageConnection.js';
 
 /**
- * Each try of a Storage request ends after 100 s, the Azure SDKs' network timeout (Azure.Core
- * RetryOptions.NetworkTimeout), as for Key Vault and the token endpoint; the SDK retries it.
+ * Each try of a Storage request asks the service to give up after 100 s, the Azure SDKs' network
+ * timeout (Azure.Core RetryOptions.NetworkTimeout), as for Key Vault and the token endpoint. This
+ * is the service's `timeout` parameter only (@azure/storage-common StorageRetryPolicyV2 sets it on
+ * the URL), not a client-side deadline: each call here also carries an abort signal of its own
+ * (BLOB_READ_DEADLINE_MS; stream mode's block and silence deadlines).
  */
 const STORAGE_OPTIONS = { retryOptions: { tryTimeoutInMs: 100_000 } };
 

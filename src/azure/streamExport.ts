@@ -45,6 +45,12 @@ export const BLOCK_BYTES = 2 * 1024 * 1024;
 export const BLOCKS_IN_FLIGHT = 2;
 /** A stream of the kept state that yields nothing for this long has stalled: the run stops it. */
 export const STREAM_IDLE_DEADLINE_MS = 100_000;
+/**
+ * One block's upload, retries included. The SDK's `tryTimeoutInMs` is only the server-side
+ * `timeout` parameter (@azure/storage-common StorageRetryPolicyV2), so a connection that stalls
+ * needs a deadline of the run's own.
+ */
+export const BLOCK_DEADLINE_MS = 100_000;
 
 /** What the last run left, as this run found it at its start. */
 export interface KeptBlobs {
@@ -328,39 +334,42 @@ async function downloadWhole(
 
 /**
  * The blob's bytes as they arrive, from the version with this ETag only (a rewritten blob fails the
- * read with 412 instead of mixing versions); a stall longer than STREAM_IDLE_DEADLINE_MS ends it.
+ * read with 412 instead of mixing versions). The deadline is on silence, not on the whole read: an
+ * abort signal given to download() stays on the body until it ends (@typespec/ts-http-runtime
+ * nodeHttpClient "Keep abort forwarding until the outgoing request and response have both
+ * completed"), and a state of hundreds of MB read at the pace of its reader takes minutes. So the
+ * signal is aborted only when no bytes came for STREAM_IDLE_DEADLINE_MS.
  */
 async function* pinnedStream(blob: BlobClient, etag: string, name: string): AsyncGenerator<Uint8Array> {
-  let response;
-  try {
-    response = await blob.download(0, undefined, {
-      conditions: { ifMatch: etag },
-      abortSignal: AbortSignal.timeout(STREAM_IDLE_DEADLINE_MS),
-    });
-  } catch (error) {
-    throw readFailure(name, error);
-  }
-  const body = response.readableStreamBody as Readable | undefined;
-  if (body === undefined) return;
+  const silence = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const arm = () => {
     clearTimeout(timer);
     timer = setTimeout(
-      () => body.destroy(new Error(`no bytes from Storage for ${STREAM_IDLE_DEADLINE_MS / 1000} s`)),
+      () => silence.abort(new Error(`no bytes from Storage for ${STREAM_IDLE_DEADLINE_MS / 1000} s`)),
       STREAM_IDLE_DEADLINE_MS,
     );
   };
+  arm();
+  let body: Readable | undefined;
   try {
-    arm();
+    const response = await blob.download(0, undefined, {
+      conditions: { ifMatch: etag },
+      abortSignal: silence.signal,
+    });
+    body = response.readableStreamBody as Readable | undefined;
+    if (body === undefined) return;
     for await (const chunk of body) {
       arm();
       yield chunk as Uint8Array;
+      // The reader's own time with a chunk is not the server's silence.
+      arm();
     }
   } catch (error) {
-    throw readFailure(name, error);
+    throw readFailure(name, silence.signal.aborted ? silence.signal.reason : error);
   } finally {
     clearTimeout(timer);
-    body.destroy();
+    body?.destroy();
   }
 }
 
@@ -464,7 +473,9 @@ class BlockStager implements ByteStore {
     this.blockIds.push(id);
     const staging = this.options
       .before()
-      .then(() => this.blob.stageBlock(id, body, body.length))
+      .then(() =>
+        this.blob.stageBlock(id, body, body.length, { abortSignal: AbortSignal.timeout(BLOCK_DEADLINE_MS) }),
+      )
       .then(
         () => void this.free.push(buffer),
         (error: unknown) => {
