@@ -38,6 +38,24 @@ export class ExportError extends Error {
   }
 }
 
+/**
+ * EXPORT_WRITE=stream: a run that had committed some of its blobs when Storage failed, before its
+ * manifest. Readers and the next run go by the manifest, which still names the last export, so the
+ * blobs committed are not taken for it (their SHA-256 is not the one it names).
+ */
+export class PartlyCommittedError extends ExportError {
+  constructor(
+    readonly committed: readonly string[],
+    cause: ExportError,
+  ) {
+    super(
+      `${cause.message.slice(0, cause.message.length - (cause.remedy?.length ?? -1) - 1)} This run had committed ${committed.join(', ')} already; latest/manifest.json still names the last export, so readers who check its SHA-256s, and the next run, do not take them for it.`,
+      { remedy: cause.remedy, code: cause.code, cause },
+    );
+    this.name = 'PartlyCommittedError';
+  }
+}
+
 /** The stable code of any error: an ExportError's own, `Unexpected` for anything else. */
 export function errorCodeOf(error: unknown): ErrorCode {
   return error instanceof ExportError ? error.code : 'Unexpected';

@@ -20,7 +20,7 @@ import type { Readable } from 'node:stream';
 
 import type { BlobClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 
-import { ExportError } from '../errors.js';
+import { ExportError, PartlyCommittedError } from '../errors.js';
 import type { BlobLayout } from '../export/blobLayout.js';
 import type { GzippedBytes } from '../export/changes.js';
 import type { ByteStore } from '../export/compressedOutput.js';
@@ -149,6 +149,8 @@ export function createStreamStore(
   };
 
   let generation = 0;
+  /** The data blobs this run committed, for what a failure of the manifest's commit leaves. */
+  let committedData: string[] = [];
   const stagers = new Map<DataBlobRole, BlockStager>();
   const writer: ExportWriter = {
     mode: 'stream',
@@ -173,24 +175,34 @@ export function createStreamStore(
         if (stager === undefined) throw new Error(`${role} was finished without being written`);
         const outcome = await commitOnCondition(role, run, committed, (conditions, metadata) =>
           stager.commit(conditions, metadata),
-        );
+        ).catch((error: unknown) => {
+          throw partly(committed, error);
+        });
         if (!outcome.committed) return outcome;
         if (outcome.versionId !== undefined) versionIds[role] = outcome.versionId;
         committed.push(nameOf(role));
       }
+      committedData = committed;
       return { committed: true, versionIds };
     },
     async commitManifest(content, run) {
       const manifest = blob('manifest');
-      const outcome = await commitOnCondition('manifest', run, [], async (conditions, metadata) => {
-        await ensureContainer();
-        const response = await manifest.upload(content, content.length, {
-          conditions,
-          metadata,
-          blobHTTPHeaders: { blobContentType: 'application/json' },
-          abortSignal: AbortSignal.timeout(BLOB_READ_DEADLINE_MS),
-        });
-        return response.versionId;
+      const outcome = await commitOnCondition(
+        'manifest',
+        run,
+        committedData,
+        async (conditions, metadata) => {
+          await ensureContainer();
+          const response = await manifest.upload(content, content.length, {
+            conditions,
+            metadata,
+            blobHTTPHeaders: { blobContentType: 'application/json' },
+            abortSignal: AbortSignal.timeout(BLOB_READ_DEADLINE_MS),
+          });
+          return response.versionId;
+        },
+      ).catch((error: unknown) => {
+        throw partly(committedData, error);
       });
       if (!outcome.committed) return outcome;
       return {
@@ -222,16 +234,18 @@ export function createStreamStore(
         const conditions = expected === null ? { ifNoneMatch: '*' as const } : { ifMatch: expected };
         return { committed: true, versionId: await commit(conditions, metadata) };
       } catch (error) {
+        // Another writer, not a broken request: a lease (412 LeaseIdMissing) or an outage is a failure.
+        const code = codeOf(error);
         const conflict =
-          statusOf(error) === 412 ||
-          codeOf(error) === 'BlobAlreadyExists' ||
-          codeOf(error) === 'ConditionNotMet' ||
-          codeOf(error) === 'InvalidBlockList';
+          code === 'ConditionNotMet' ||
+          code === 'BlobAlreadyExists' ||
+          code === 'InvalidBlockList' ||
+          (code === undefined && statusOf(error) === 412);
         if (!conflict) throw storageFailure(`committing ${nameOf(role)}`, error);
         const holder = await holderOf(role);
         const older = holder.run !== undefined && isOlder(holder.run, run);
         // Another run's commit of this blob discarded this run's staged blocks: nothing to retry with.
-        const blocksLost = codeOf(error) === 'InvalidBlockList';
+        const blocksLost = code === 'InvalidBlockList';
         if (older && !blocksLost && attempt === 1 && holder.etag !== null) {
           expected = holder.etag;
           continue;
@@ -294,6 +308,13 @@ function conflictMessage(
       ? 'this run committed nothing'
       : `this run had committed ${committedBefore.join(', ')}, which latest/manifest.json does not name, so readers and the next run do not take them`;
   return `Not publishing: ${who}; ${already}, and publishes nothing more.`;
+}
+
+/** A failure after some blobs were committed says so: the handler must not claim nothing was written. */
+function partly(committed: readonly string[], error: unknown): unknown {
+  return committed.length > 0 && error instanceof ExportError
+    ? new PartlyCommittedError([...committed], error)
+    : error;
 }
 
 function storageFailure(doing: string, cause: unknown): ExportError {

@@ -20,7 +20,7 @@ import {
   type TelemetrySettings,
   telemetrySettings,
 } from '../config.js';
-import { errorCodeOf, redactedError, toError } from '../errors.js';
+import { errorCodeOf, PartlyCommittedError, redactedError, toError } from '../errors.js';
 import { type BlobLayout, blobLayout } from '../export/blobLayout.js';
 import { memoryStore } from '../export/compressedOutput.js';
 import type { DataBlobRole, ExportWriter } from '../export/exportWriter.js';
@@ -134,9 +134,11 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
     } catch (thrown) {
       const code = errorCodeOf(thrown);
       const error = redactedError(toError(thrown));
-      context.error(
-        `Export failed (${code}); nothing was written and the last export is unchanged. ${error.message}`,
-      );
+      const left =
+        thrown instanceof PartlyCommittedError
+          ? 'latest/manifest.json is unchanged and still names the last export'
+          : 'nothing was written and the last export is unchanged';
+      context.error(`Export failed (${code}); ${left}. ${error.message}`);
       telemetry.trackFailed(error, code);
       throw error;
     } finally {

@@ -4,9 +4,10 @@
  * the manifest last. The same directory gives the same blobs as the output bindings; a run that
  * fails, or finds a newer run's blob, leaves what readers see as it was.
  */
+import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 
-import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { BlobLeaseClient, BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { usersBlobName } from '../../src/export/blobLayout.js';
@@ -151,6 +152,46 @@ describe('EXPORT_WRITE=stream', () => {
     const blocks = await container.getBlockBlobClient('latest/users.json').getBlockList('uncommitted');
     expect(blocks.uncommittedBlocks?.length ?? 0).toBeGreaterThan(0);
     // And the next run builds on the last good export, which it still trusts.
+    const next = await env.runExport(settings);
+    expect(next.exitCode, next.output).toBe(0);
+    expect((await containerReader(container).manifest()).changes).toMatchObject({
+      compared: true,
+      changed: 1,
+    });
+  });
+
+  it('a run whose state commit fails says what it had committed; the manifest and the state stay the last export, which the next run builds on', async () => {
+    const container = service.getContainerClient('stream-partly');
+    const settings = { ...STREAM, EXPORT_CONTAINER: container.containerName };
+    expect((await env.runExport(settings)).exitCode).toBe(0);
+    const before = await snapshot(container);
+    env.sandbox.directory.update(60, { department: 'Committed in part' });
+    // The state is leased by someone else: its commit fails (412 LeaseIdMissing), after the users
+    // blob and the change report were committed.
+    const lease = new BlobLeaseClient(container.getBlobClient('state/users.ndjson.gz'));
+    await lease.acquireLease(-1);
+    try {
+      const failed = await env.runExport(settings);
+      expect(failed.exitCode, failed.output).toBe(1);
+      expect(failed.output).toContain('latest/manifest.json is unchanged and still names the last export');
+      expect(failed.output).toContain(
+        'This run had committed latest/users.json, latest/changes.ndjson already',
+      );
+      expect(failed.output).not.toContain('Not publishing');
+    } finally {
+      await lease.releaseLease();
+    }
+    const after = await snapshot(container);
+    for (const name of ['latest/manifest.json', 'state/users.ndjson.gz'])
+      expect(after.get(name)!.etag, name).toBe(before.get(name)!.etag);
+    expect(after.get('latest/users.json')!.etag).not.toBe(before.get('latest/users.json')!.etag);
+    // The manifest's hash tells a reader the users blob is not the export it describes.
+    const manifest = await containerReader(container).manifest();
+    expect(
+      after.get('latest/users.json')!.content.length === manifest.blobs.users.bytes &&
+        createHash('sha256').update(after.get('latest/users.json')!.content).digest('hex') ===
+          manifest.blobs.users.sha256,
+    ).toBe(false);
     const next = await env.runExport(settings);
     expect(next.exitCode, next.output).toBe(0);
     expect((await containerReader(container).manifest()).changes).toMatchObject({

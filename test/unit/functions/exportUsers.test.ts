@@ -400,6 +400,13 @@ describe('the exportUsers function definition', () => {
       now: () => new Date(),
     });
 
+  it('with EXPORT_WRITE=stream declares no blob binding: the run reads and writes its blobs itself', () => {
+    const exportUsers = definition(validEnv({ EXPORT_WRITE: 'stream' }));
+    expect(exportUsers.options.extraInputs).toEqual([]);
+    expect(exportUsers.options.extraOutputs).toEqual([]);
+    expect(definition(validEnv()).options.extraOutputs).toHaveLength(5);
+  });
+
   it('reads every blob input as bytes: a JSON blob read as text would reach the function parsed, and its sha256 lost', () => {
     const exportUsers = definition(validEnv());
     const inputs = exportUsers.options.extraInputs as { dataType?: unknown }[];
