@@ -51,6 +51,7 @@ export const STREAM_IDLE_DEADLINE_MS = 100_000;
  * needs a deadline of the run's own.
  */
 export const BLOCK_DEADLINE_MS = 100_000;
+const BLOCK_ID_BYTES = 48;
 
 /** What the last run left, as this run found it at its start. */
 export interface KeptBlobs {
@@ -113,12 +114,27 @@ export function createStreamStore(
   const blob = (role: Role) => container().getBlockBlobClient(nameOf(role));
   /** Each blob's ETag at the start; null when there was no such blob. */
   const startEtags = new Map<Role, string | null>();
+  /**
+   * The container is created only when the start found it missing: an identity or a SAS that may
+   * write blobs but not create containers works wherever the container exists.
+   */
+  let containerMissing = false;
   let containerReady: Promise<unknown> | undefined;
-  const ensureContainer = () => (containerReady ??= container().createIfNotExists());
+  const ensureContainer = () =>
+    (containerReady ??= containerMissing
+      ? container()
+          .createIfNotExists({ abortSignal: AbortSignal.timeout(BLOB_READ_DEADLINE_MS) })
+          .catch((error: unknown) => {
+            throw storageFailure(`creating the container ${container().containerName}`, error);
+          })
+      : Promise.resolve());
 
   async function etagOf(role: Role): Promise<string | null> {
     try {
-      return (await blob(role).getProperties()).etag ?? null;
+      return (
+        (await blob(role).getProperties({ abortSignal: AbortSignal.timeout(BLOB_READ_DEADLINE_MS) })).etag ??
+        null
+      );
     } catch (error) {
       if (statusOf(error) === 404) return null;
       throw storageFailure(`reading the properties of ${nameOf(role)}`, error);
@@ -128,7 +144,11 @@ export function createStreamStore(
   async function readSmall(role: Role, note: boolean): Promise<Buffer | undefined> {
     try {
       const read = await downloadWhole(blob(role));
-      if (note) startEtags.set(role, read?.etag ?? null);
+      if (note) startEtags.set(role, read === 'container missing' ? null : (read?.etag ?? null));
+      if (read === 'container missing') {
+        containerMissing = true;
+        return undefined;
+      }
       return read?.content;
     } catch (error) {
       throw storageFailure(`reading ${nameOf(role)}`, error);
@@ -243,6 +263,10 @@ export function createStreamStore(
           (code === undefined && statusOf(error) === 412);
         if (!conflict) throw storageFailure(`committing ${nameOf(role)}`, error);
         const holder = await holderOf(role);
+        // The SDK retried a commit whose first attempt landed (its answer lost): the blob is this run's.
+        if (holder.run?.runId === run.runId && holder.run.startedAt === run.startedAt.toISOString()) {
+          return { committed: true, versionId: holder.versionId };
+        }
         const older = holder.run !== undefined && isOlder(holder.run, run);
         // Another run's commit of this blob discarded this run's staged blocks: nothing to retry with.
         const blocksLost = code === 'InvalidBlockList';
@@ -259,17 +283,22 @@ export function createStreamStore(
     }
   }
 
-  async function holderOf(role: Role): Promise<{ etag: string | null; run: NewerRun | undefined }> {
+  async function holderOf(
+    role: Role,
+  ): Promise<{ etag: string | null; versionId: string | undefined; run: NewerRun | undefined }> {
     try {
-      const properties = await blob(role).getProperties();
+      const properties = await blob(role).getProperties({
+        abortSignal: AbortSignal.timeout(BLOB_READ_DEADLINE_MS),
+      });
       const runId = properties.metadata?.[RUN_ID_METADATA];
       const startedAt = properties.metadata?.[STARTED_AT_METADATA];
       return {
         etag: properties.etag ?? null,
+        versionId: properties.versionId,
         run: runId !== undefined && startedAt !== undefined ? { runId, startedAt } : undefined,
       };
     } catch (error) {
-      if (statusOf(error) === 404) return { etag: null, run: undefined };
+      if (statusOf(error) === 404) return { etag: null, versionId: undefined, run: undefined };
       throw storageFailure(`reading the properties of ${nameOf(role)}`, error);
     }
   }
@@ -330,7 +359,7 @@ function storageFailure(doing: string, cause: unknown): ExportError {
 /** A small blob's bytes and ETag, in one request with a deadline over the body too; undefined when absent. */
 async function downloadWhole(
   blob: BlobClient,
-): Promise<{ content: Buffer; etag: string | null } | undefined> {
+): Promise<{ content: Buffer; etag: string | null } | 'container missing' | undefined> {
   const deadline = AbortSignal.timeout(BLOB_READ_DEADLINE_MS);
   try {
     const response = await blob.download(0, undefined, { abortSignal: deadline });
@@ -348,7 +377,8 @@ async function downloadWhole(
     }
     return { content: Buffer.concat(chunks), etag: response.etag ?? null };
   } catch (error) {
-    if (statusOf(error) === 404) return undefined;
+    if (statusOf(error) === 404)
+      return codeOf(error) === 'ContainerNotFound' ? 'container missing' : undefined;
     throw error;
   }
 }
@@ -381,9 +411,9 @@ async function* pinnedStream(blob: BlobClient, etag: string, name: string): Asyn
     body = response.readableStreamBody as Readable | undefined;
     if (body === undefined) return;
     for await (const chunk of body) {
-      arm();
-      yield chunk as Uint8Array;
       // The reader's own time with a chunk is not the server's silence.
+      clearTimeout(timer);
+      yield chunk as Uint8Array;
       arm();
     }
   } catch (error) {
@@ -436,7 +466,7 @@ class BlockStager implements ByteStore {
       describe: string;
     },
   ) {
-    const random = createHash('sha256').update(crypto.randomUUID()).digest('hex').slice(0, 16);
+    const random = createHash('sha256').update(crypto.randomUUID()).digest('hex').slice(0, 32);
     this.idPrefix = `${random}-${String(generation).padStart(4, '0')}-`;
   }
 
@@ -480,7 +510,19 @@ class BlockStager implements ByteStore {
   }
 
   private check(): void {
-    if (this.failure !== undefined) throw storageFailure(`writing ${this.options.describe}`, this.failure);
+    if (this.failure === undefined) return;
+    if (codeOf(this.failure) === 'InvalidBlobOrBlock') {
+      throw new ExportError(
+        `EXPORT_WRITE=stream: Storage refused the blocks of ${this.options.describe}: the blob holds uncommitted blocks of another length, left by another tool's upload that did not finish.`,
+        {
+          remedy:
+            'Nothing was published. Write the blob whole once (upload it again, or delete it: the next run writes it), which discards those blocks; Storage also drops them a week after they were staged.',
+          code: 'StorageUnavailable',
+          cause: this.failure,
+        },
+      );
+    }
+    throw storageFailure(`writing ${this.options.describe}`, this.failure);
   }
 
   private stageFilled(): void {
@@ -488,9 +530,12 @@ class BlockStager implements ByteStore {
     const body = buffer.subarray(0, this.filled);
     this.block = undefined;
     this.filled = 0;
-    const id = Buffer.from(`${this.idPrefix}${String(this.blockIds.length).padStart(6, '0')}`).toString(
-      'base64',
-    );
+    // 48 bytes before base64, the length both Azure SDKs use (@azure/storage-blob generateBlockID,
+    // Azure.Storage.Blobs GenerateBlockId): the blocks a failed upload of theirs left on the blob
+    // are the same length, which Put Block requires of every uncommitted block of a blob.
+    const id = Buffer.from(
+      `${this.idPrefix}${String(this.blockIds.length).padStart(BLOCK_ID_BYTES - this.idPrefix.length, '0')}`,
+    ).toString('base64');
     this.blockIds.push(id);
     const staging = this.options
       .before()

@@ -115,6 +115,7 @@ export function completedEvent(manifest: ExportManifest) {
       runId: manifest.runId,
       format: manifest.format,
       compression: manifest.compression,
+      write: manifest.write,
       blobName: manifest.blobName,
       sha256: manifest.sha256,
       tenant: manifest.tenant,

@@ -43,6 +43,22 @@ const stateUsers = (content: Buffer) => gunzipSync(content).toString('utf8').spl
 const stateProperties = (content: Buffer) =>
   (JSON.parse(gunzipSync(content).toString('utf8').split('\n')[0]!) as { properties: string[] }).properties;
 
+/** Writes a blob as another stream-mode run commits it: staged blocks, then Put Block List, with its run in the metadata. */
+async function commitAsRun(
+  container: ContainerClient,
+  name: string,
+  content: Buffer,
+  runId: string,
+  startedAt: Date,
+) {
+  const blob = container.getBlockBlobClient(name);
+  const id = Buffer.from(runId.padEnd(48, '-')).toString('base64');
+  await blob.stageBlock(id, content, content.length);
+  await blob.commitBlockList([id], {
+    metadata: { entrauserexportrunid: runId, entrauserexportstartedat: startedAt.toISOString() },
+  });
+}
+
 /** Holds the listing at its `page`th page (1-based) until released. */
 function holdAtPage(page: number) {
   let release!: () => void;
@@ -208,27 +224,53 @@ describe('EXPORT_WRITE=stream', () => {
     const hold = holdAtPage(3);
     const running = env.runExport(settings);
     await hold.atPage;
-    // A run that started after this one is committing its blobs, users first.
-    const newer = Buffer.from('[\n]\n');
-    const later = new Date(Date.now() + 1000);
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    await container.getBlockBlobClient('latest/users.json').upload(newer, newer.length, {
-      metadata: { entrauserexportrunid: 'newer-run', entrauserexportstartedat: later.toISOString() },
-    });
+    // A run that started after this one is committing its blobs: its change report has landed.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const newer = Buffer.from('{"change":"added"}\n');
+    await commitAsRun(container, 'latest/changes.ndjson', newer, 'newer-run', new Date());
     hold.release();
     const outcome = await running;
     expect(outcome.exitCode, outcome.output).toBe(0);
     expect(outcome.output).toContain('Not publishing: run newer-run, which started later');
-    expect(outcome.output).toContain('this run committed nothing');
+    // The users blob was committed first; the manifest that would name it was not.
+    expect(outcome.output).toContain(
+      'this run had committed latest/users.json, which latest/manifest.json does not name',
+    );
     const after = await snapshot(container);
-    expect(after.get('latest/users.json')!.content.equals(newer)).toBe(true);
-    for (const name of ['latest/manifest.json', 'latest/changes.ndjson', 'state/users.ndjson.gz']) {
-      if (!before.has(name)) continue;
+    expect(after.get('latest/changes.ndjson')!.content.equals(newer)).toBe(true);
+    for (const name of ['latest/manifest.json', 'state/users.ndjson.gz'])
       expect(after.get(name)!.etag, name).toBe(before.get(name)!.etag);
-    }
     expect(env.sandbox.appInsights.events('EntraUserExportSuperseded').at(-1)).toMatchObject({
       properties: { outcome: 'superseded', newerRunId: 'newer-run' },
     });
+  });
+
+  it("an earlier-started run's commit of a blob this run is still staging discards its blocks: this run publishes nothing, and says so", async () => {
+    const container = service.getContainerClient('stream-blocks-lost');
+    const settings = { ...STREAM, EXPORT_CONTAINER: container.containerName };
+    expect((await env.runExport(settings)).exitCode).toBe(0);
+    const before = await snapshot(container);
+    // By page 8 more than a 2 MiB block of the users blob is staged.
+    const hold = holdAtPage(8);
+    const running = env.runExport(settings);
+    await hold.atPage;
+    const older = Buffer.from('[\n]\n');
+    await commitAsRun(
+      container,
+      'latest/users.json',
+      older,
+      'older-run',
+      new Date('2026-01-01T00:00:00.000Z'),
+    );
+    hold.release();
+    const outcome = await running;
+    expect(outcome.exitCode, outcome.output).toBe(0);
+    expect(outcome.output).toContain(
+      "run older-run, which started earlier (2026-01-01T00:00:00.000Z), committed latest/users.json while this run wrote it, which discards this run's staged blocks; this run committed nothing",
+    );
+    const after = await snapshot(container);
+    for (const name of ['latest/manifest.json', 'state/users.ndjson.gz', 'latest/changes.ndjson'])
+      expect(after.get(name)!.etag, name).toBe(before.get(name)!.etag);
   });
 
   it('a blob changed by something that is no run of this app stops the run as well', async () => {
@@ -250,24 +292,30 @@ describe('EXPORT_WRITE=stream', () => {
     expect(manifestAfter.etag).toBe(manifestBefore.etag);
   });
 
-  it("a run replaces an earlier-started run's blobs committed while it listed: newer wins", async () => {
+  it("a run replaces an earlier-started run's blob committed while it listed: newer wins", async () => {
     const container = service.getContainerClient('stream-older-blob');
     const settings = { ...STREAM, EXPORT_CONTAINER: container.containerName };
     expect((await env.runExport(settings)).exitCode).toBe(0);
     const hold = holdAtPage(2);
     const running = env.runExport(settings);
     await hold.atPage;
-    const older = Buffer.from('[\n]\n');
-    await container.getBlockBlobClient('latest/users.json').upload(older, older.length, {
-      metadata: { entrauserexportrunid: 'older-run', entrauserexportstartedat: '2026-01-01T00:00:00.000Z' },
-    });
+    // The change report is staged after the listing, so another run's commit of it loses nothing of this run's.
+    const older = Buffer.from('{"change":"removed"}\n');
+    await commitAsRun(
+      container,
+      'latest/changes.ndjson',
+      older,
+      'older-run',
+      new Date('2026-01-01T00:00:00.000Z'),
+    );
     hold.release();
     const outcome = await running;
     expect(outcome.exitCode, outcome.output).toBe(0);
     const reader = containerReader(container);
     const manifest: ExportManifest = await reader.manifest();
-    const users = await reader.blob('latest/users.json');
-    expect(users.length).toBe(manifest.blobs.users.bytes);
+    const changes = await reader.blob('latest/changes.ndjson');
+    expect(changes.equals(older)).toBe(false);
+    expect(createHash('sha256').update(changes).digest('hex')).toBe(manifest.blobs.changes.sha256);
     expect(manifest.userCount).toBeGreaterThan(USERS - 10);
   });
 
