@@ -7,7 +7,10 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 
-import { BlobLeaseClient, BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { createServer, type IncomingMessage, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { usersBlobName } from '../../src/export/blobLayout.js';
@@ -57,6 +60,38 @@ async function commitAsRun(
   await blob.commitBlockList([id], {
     metadata: { entrauserexportrunid: runId, entrauserexportstartedat: startedAt.toISOString() },
   });
+}
+
+/** An HTTP relay to Azurite that answers the requests `refuse` picks with 503 (Storage's ServerBusy). */
+async function startRelay(target: URL, refuse: (request: IncomingMessage) => boolean) {
+  const server = createServer((request, response) => {
+    if (refuse(request)) {
+      request.resume();
+      response.writeHead(503, { 'x-ms-error-code': 'ServerBusy' }).end();
+      return;
+    }
+    const forwarded = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: request.method,
+        path: request.url,
+        headers: request.headers,
+      },
+      (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      },
+    );
+    forwarded.on('error', () => response.destroy());
+    request.pipe(forwarded);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    blobEndpoint: `http://127.0.0.1:${port}${target.pathname}`,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** Holds the listing at its `page`th page (1-based) until released. */
@@ -182,12 +217,18 @@ describe('EXPORT_WRITE=stream', () => {
     expect((await env.runExport(settings)).exitCode).toBe(0);
     const before = await snapshot(container);
     env.sandbox.directory.update(60, { department: 'Committed in part' });
-    // The state is leased by someone else: its commit fails (412 LeaseIdMissing), after the users
-    // blob and the change report were committed.
-    const lease = new BlobLeaseClient(container.getBlobClient('state/users.ndjson.gz'));
-    await lease.acquireLease(-1);
+    // Storage in front of Azurite that answers the state's Put Block List with 503, every time: the
+    // users blob and the change report are committed by then.
+    const relay = await startRelay(
+      new URL(env.azurite.blobEndpoint),
+      (request) =>
+        request.method === 'PUT' && /state\/users\.ndjson\.gz\?.*comp=blocklist/.test(request.url ?? ''),
+    );
     try {
-      const failed = await env.runExport(settings);
+      const failed = await env.runExport({
+        ...settings,
+        EXPORT_STORAGE: env.azurite.connectionString.replace(env.azurite.blobEndpoint, relay.blobEndpoint),
+      });
       expect(failed.exitCode, failed.output).toBe(1);
       expect(failed.output).toContain('latest/manifest.json is unchanged and still names the last export');
       expect(failed.output).toContain(
@@ -195,19 +236,15 @@ describe('EXPORT_WRITE=stream', () => {
       );
       expect(failed.output).not.toContain('Not publishing');
     } finally {
-      await lease.releaseLease();
+      await relay.stop();
     }
     const after = await snapshot(container);
     for (const name of ['latest/manifest.json', 'state/users.ndjson.gz'])
       expect(after.get(name)!.etag, name).toBe(before.get(name)!.etag);
-    expect(after.get('latest/users.json')!.etag).not.toBe(before.get('latest/users.json')!.etag);
-    // The manifest's hash tells a reader the users blob is not the export it describes.
+    // The users blob is this run's, and the manifest's SHA-256 tells a reader it is not the export it describes.
     const manifest = await containerReader(container).manifest();
-    expect(
-      after.get('latest/users.json')!.content.length === manifest.blobs.users.bytes &&
-        createHash('sha256').update(after.get('latest/users.json')!.content).digest('hex') ===
-          manifest.blobs.users.sha256,
-    ).toBe(false);
+    const users = after.get('latest/users.json')!.content;
+    expect(createHash('sha256').update(users).digest('hex')).not.toBe(manifest.blobs.users.sha256);
     const next = await env.runExport(settings);
     expect(next.exitCode, next.output).toBe(0);
     expect((await containerReader(container).manifest()).changes).toMatchObject({
