@@ -153,7 +153,11 @@ async function runConfigured(
       : outputs.get(exportUsers.outputs.latestManifest.path);
     if (manifestBytes === undefined) {
       // The function said why (a run that started later published meanwhile) and set no output.
-      console.log('\nPublished nothing: latest/ and state/ are as the newer run left them.');
+      console.log(
+        streamed
+          ? "\nPublished nothing (more): latest/manifest.json is another run's. The log above says why, and which blobs this run had committed, if any."
+          : '\nPublished nothing: latest/ and state/ are as the newer run left them.',
+      );
       return 0;
     }
     const manifest = JSON.parse(manifestBytes.toString('utf8')) as ExportManifest;
@@ -193,10 +197,14 @@ async function runConfigured(
     if (!(error instanceof FunctionFailedError)) {
       console.error(error instanceof Error ? error.message : String(error));
     }
+    // The handler rethrows a redacted copy of its error, which keeps the name.
+    const cause = error instanceof FunctionFailedError ? error.cause : undefined;
     console.error(
       error instanceof OutputBindingError
         ? '\nExport failed while writing its blobs; some may have been written (see above).'
-        : '\nExport failed; no blob was written.',
+        : cause instanceof Error && cause.name === 'PartlyCommittedError'
+          ? '\nExport failed after committing some of its blobs (see above); latest/manifest.json still names the last export.'
+          : '\nExport failed; no blob was written.',
     );
     return 1;
   }

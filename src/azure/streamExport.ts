@@ -64,6 +64,11 @@ export interface KeptBlobs {
 export interface StreamStore {
   /** Reads the manifest and the delta link, and notes the version of every blob the run may replace. */
   readKept(): Promise<KeptBlobs>;
+  /** A version of the kept state or delta link, by id (where the account keeps versions). */
+  keptVersion: {
+    state(versionId: string): GzippedBytes;
+    deltaState(versionId: string): Promise<Buffer | undefined>;
+  };
   /** `latest/manifest.json` as it is now, for the newer-wins check before the commits. */
   readManifestNow(): Promise<Buffer | undefined>;
   writer: ExportWriter;
@@ -261,7 +266,14 @@ export function createStreamStore(
           code === 'BlobAlreadyExists' ||
           code === 'InvalidBlockList' ||
           (code === undefined && statusOf(error) === 412);
-        if (!conflict) throw storageFailure(`committing ${nameOf(role)}`, error);
+        if (!conflict) {
+          // A deadline or a lost answer: the commit may have landed all the same.
+          const landed = await holderOf(role).catch(() => undefined);
+          if (landed?.run?.runId === run.runId && landed.run.startedAt === run.startedAt.toISOString()) {
+            return { committed: true, versionId: landed.versionId };
+          }
+          throw storageFailure(`committing ${nameOf(role)}`, error);
+        }
         const holder = await holderOf(role);
         // The SDK retried a commit whose first attempt landed (its answer lost): the blob is this run's.
         if (holder.run?.runId === run.runId && holder.run.startedAt === run.startedAt.toISOString()) {
@@ -305,6 +317,20 @@ export function createStreamStore(
 
   return {
     readKept,
+    keptVersion: {
+      state: (versionId) => {
+        const version = blob('state').withVersion(versionId);
+        return { open: () => pinnedStream(version, undefined, `${nameOf('state')} (version ${versionId})`) };
+      },
+      deltaState: async (versionId) => {
+        try {
+          const read = await downloadWhole(blob('deltaState').withVersion(versionId));
+          return read === 'container missing' ? undefined : read?.content;
+        } catch (error) {
+          throw storageFailure(`reading ${nameOf('deltaState')} (version ${versionId})`, error);
+        }
+      },
+    },
     readManifestNow: () => readSmall('manifest', false),
     writer,
   };
@@ -347,7 +373,14 @@ function partly(committed: readonly string[], error: unknown): unknown {
 }
 
 function storageFailure(doing: string, cause: unknown): ExportError {
-  const message = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+  const first = cause instanceof Error ? (cause.message.split('\n')[0] ?? '').trim() : String(cause);
+  const status = statusOf(cause);
+  const code = codeOf(cause);
+  // A 503 without a body has no message: the status and Storage's error code say what happened.
+  const answer = [typeof status === 'number' ? `HTTP ${status}` : '', typeof code === 'string' ? code : '']
+    .filter(Boolean)
+    .join(' ');
+  const message = [first, answer === '' ? '' : `(${answer})`].filter(Boolean).join(' ') || 'no answer';
   return new ExportError(`EXPORT_WRITE=stream: ${doing} failed: ${message}`, {
     remedy:
       'Check that EXPORT_STORAGE (or EXPORT_STORAGE__blobServiceUri and its identity) reaches the account and may read and write blobs there (Storage Blob Data Contributor); nothing was published and the next run tries again.',
@@ -391,7 +424,11 @@ async function downloadWhole(
  * completed"), and a state of hundreds of MB read at the pace of its reader takes minutes. So the
  * signal is aborted only when no bytes came for STREAM_IDLE_DEADLINE_MS.
  */
-async function* pinnedStream(blob: BlobClient, etag: string, name: string): AsyncGenerator<Uint8Array> {
+async function* pinnedStream(
+  blob: BlobClient,
+  etag: string | undefined,
+  name: string,
+): AsyncGenerator<Uint8Array> {
   const silence = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const arm = () => {
@@ -404,8 +441,9 @@ async function* pinnedStream(blob: BlobClient, etag: string, name: string): Asyn
   arm();
   let body: Readable | undefined;
   try {
+    // A version needs no ETag: it never changes.
     const response = await blob.download(0, undefined, {
-      conditions: { ifMatch: etag },
+      ...(etag === undefined ? {} : { conditions: { ifMatch: etag } }),
       abortSignal: silence.signal,
     });
     body = response.readableStreamBody as Readable | undefined;

@@ -8,6 +8,7 @@ import { createHash, hash } from 'node:crypto';
 import { pipeline, Readable } from 'node:stream';
 import { constants, createGunzip, gzipSync } from 'node:zlib';
 
+import { ExportError } from '../errors.js';
 import type { Deletion } from './deltaMerge.js';
 import type { GraphUser } from './formats.js';
 import { ChunkedRecords, idKey, IdSet, type ListingIds } from './idSet.js';
@@ -161,6 +162,9 @@ export class PreviousState {
     try {
       header = await readHeader(content);
     } catch (error) {
+      // Storage failing to hand the state over is not a state that is no baseline: the run fails
+      // (and is retried) instead of publishing a report that compared nothing.
+      if (error instanceof ExportError) throw error;
       return { reason: `the previous state could not be read (${(error as Error).message})` };
     }
     if (header === undefined) return { reason: 'the previous state is empty' };
@@ -181,6 +185,7 @@ export class PreviousState {
       const { ids, digests } = await buildIndex(content, properties);
       return new PreviousState(content, header.runId, ids, digests);
     } catch (error) {
+      if (error instanceof ExportError) throw error;
       return { reason: `the previous state is not usable (${(error as Error).message})` };
     }
   }

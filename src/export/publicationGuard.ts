@@ -24,6 +24,8 @@ export interface PreviousExport {
   startedAt: string | undefined;
   /** The sha256 of each blob the run wrote, by role, as the manifest names them. */
   blobSha256: Partial<Record<'users' | 'changes' | 'state' | 'deltaState', string>>;
+  /** With EXPORT_WRITE=stream, where the account keeps versions: the version of each blob that run committed. */
+  blobVersionIds: Partial<Record<'users' | 'changes' | 'state' | 'deltaState', string>>;
   /** The size of every blob the manifest names (whatever their roles): what that run handed to the host. */
   blobBytes: number[];
   /** The state that run compared with, when it did: the last state known to be whole. */
@@ -46,6 +48,7 @@ export interface GuardDecision {
 
 const RUN_ID = /^[A-Za-z0-9-]{1,64}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
+const VERSION_ID = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,7})?Z$/;
 const string = (value: unknown, pattern?: RegExp) =>
   typeof value === 'string' && (pattern === undefined || pattern.test(value)) ? value : undefined;
 /** No tenant holds more users than this (Entra's object quota is in the tens of millions): a larger count was not written by a run. */
@@ -91,9 +94,13 @@ export function readPreviousExport(content: unknown): PreviousExportReading {
   if (userCount === undefined) return { state: 'unreadable', reason: 'it has no userCount' };
   const blobs = record(manifest['blobs']);
   const blobSha256: PreviousExport['blobSha256'] = {};
+  const blobVersionIds: PreviousExport['blobVersionIds'] = {};
   for (const role of ['users', 'changes', 'state', 'deltaState'] as const) {
     const sha256 = string(record(blobs[role])['sha256'], SHA256);
     if (sha256 !== undefined) blobSha256[role] = sha256;
+    // A version id is a time as Storage writes it (2026-12-01T02:00:03.1234567Z).
+    const versionId = string(record(blobs[role])['versionId'], VERSION_ID);
+    if (versionId !== undefined) blobVersionIds[role] = versionId;
   }
   const baseline = record(manifest['baseline']);
   const baselineRunId = string(baseline['runId'], RUN_ID);
@@ -125,6 +132,7 @@ export function readPreviousExport(content: unknown): PreviousExportReading {
       runId,
       startedAt,
       blobSha256,
+      blobVersionIds,
       blobBytes: Object.values(blobs).flatMap((blob) => size(record(blob)['bytes']) ?? []),
       baseline:
         baselineRunId === undefined || baselineSha256 === undefined

@@ -13,7 +13,7 @@ import { exportedProperties } from './columns.js';
 import { createOutputCollector } from './compressedOutput.js';
 import { type RebuiltUser, rebuiltUsers } from './deltaMerge.js';
 import { createSerializer, type GraphUser, lineProjector } from './formats.js';
-import { blobLayout } from './blobLayout.js';
+import { blobLayout, STATE_BLOB_PATH } from './blobLayout.js';
 import type { DataBlobRole, ExportWriter, FinishedBlob } from './exportWriter.js';
 import type { ListingIds } from './idSet.js';
 import { memoryWarning } from './memoryBudget.js';
@@ -116,6 +116,14 @@ export interface RunExportDependencies {
   readPublishedManifest(): Promise<Buffer | undefined>;
   /** Where the blobs go: to the host's output bindings, or to Storage by the run itself (EXPORT_WRITE). */
   writer: ExportWriter;
+  /**
+   * With EXPORT_WRITE=stream: a version of the kept state and delta link by id, for when the ones
+   * there now are not the ones the last manifest names (versions where the account keeps them).
+   */
+  keptVersion?: {
+    state(versionId: string): GzippedBytes;
+    deltaState(versionId: string): Promise<Buffer | undefined>;
+  };
   now(): Date;
   log: RunLog;
 }
@@ -340,13 +348,31 @@ async function keptBaseline(
   properties: readonly string[],
 ): Promise<KeptBaseline> {
   // A streamed state is read through once for its sha256 (a blob input's bytes are hashed in memory).
-  const streamed = deps.previousState !== undefined && !Buffer.isBuffer(deps.previousState);
-  const sha256 =
-    streamed && previousExport.state === 'found' && previousExport.previous.runId !== undefined
-      ? await sha256OfBytes(deps.previousState!)
-      : undefined;
-  // Without a manifest that names a run, the state is no baseline whatever its bytes: no hash needed.
-  const vouched = vouchedState(previousExport, deps.previousState, streamed ? (sha256 ?? '') : undefined);
+  const vouch = async (content: GzippedBytes | undefined) => {
+    const streamed = content !== undefined && !Buffer.isBuffer(content);
+    const sha256 =
+      streamed && previousExport.state === 'found' && previousExport.previous.runId !== undefined
+        ? await sha256OfBytes(content)
+        : undefined;
+    // Without a manifest that names a run, the state is no baseline whatever its bytes: no hash needed.
+    return vouchedState(previousExport, content, streamed ? (sha256 ?? '') : undefined);
+  };
+  let vouched = await vouch(deps.previousState);
+  // A stream-mode run that stopped after committing its state, before its manifest, replaced the
+  // state the manifest names; where the account keeps versions, that version is still there.
+  const versions = previousExport.state === 'found' ? previousExport.previous.blobVersionIds : {};
+  let deltaContent = deps.previousDelta;
+  if ('reason' in vouched && versions.state !== undefined && deps.keptVersion !== undefined) {
+    const named = await vouch(deps.keptVersion.state(versions.state));
+    if (!('reason' in named)) {
+      deps.log.info(
+        `Changes: ${STATE_BLOB_PATH} is not the state the last manifest names (${vouched.reason}); comparing with the version it names (${versions.state}).`,
+      );
+      vouched = named;
+      if (versions.deltaState !== undefined)
+        deltaContent = await deps.keptVersion.deltaState(versions.deltaState);
+    }
+  }
   let state: PreviousState | { reason: string };
   if ('reason' in vouched) state = vouched;
   else {
@@ -362,7 +388,7 @@ async function keptBaseline(
       ? { runId: state.runId, stateSha256: vouched.sha256 }
       : null;
   const delta = config.delta
-    ? vouchedDeltaState(previousExport, deps.previousDelta, state instanceof PreviousState ? vouched : state)
+    ? vouchedDeltaState(previousExport, deltaContent, state instanceof PreviousState ? vouched : state)
     : undefined;
   return { state, baseline, delta };
 }

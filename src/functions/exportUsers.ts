@@ -91,7 +91,12 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
   ): Promise<
     Pick<
       RunExportDependencies,
-      'previousManifest' | 'previousState' | 'previousDelta' | 'readPublishedManifest' | 'writer'
+      | 'previousManifest'
+      | 'previousState'
+      | 'previousDelta'
+      | 'readPublishedManifest'
+      | 'writer'
+      | 'keptVersion'
     >
   > {
     if (stream) {
@@ -103,6 +108,7 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
         previousDelta: kept.delta,
         readPublishedManifest: () => store.readManifestNow(),
         writer: store.writer,
+        keptVersion: store.keptVersion,
       };
     }
     return {

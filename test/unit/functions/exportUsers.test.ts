@@ -2,12 +2,14 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 import { InvocationContext, type Timer } from '@azure/functions';
 import { describe, expect, it } from 'vitest';
 
+import type { StreamStore } from '../../../src/azure/streamExport.js';
 import type { RunTelemetry } from '../../../src/azure/telemetry.js';
+import { memoryStore } from '../../../src/export/compressedOutput.js';
 import type { GraphUser } from '../../../src/export/formats.js';
 import type { ExportManifest } from '../../../src/export/manifest.js';
 import type { NewerRun } from '../../../src/export/runIdentity.js';
@@ -466,5 +468,97 @@ describe('the exportUsers function definition', () => {
     );
     expect(result.status).toBe(0);
     expect(result.stdout + result.stderr).toBe('');
+  });
+});
+
+/**
+ * A stream store in memory, as `createStreamStore` behaves against an account that keeps blob
+ * versions: each commit a new version, readable by id (Azurite keeps none, so the e2e tests cannot).
+ */
+function versionedStreamStore() {
+  const blobs = new Map<string, Buffer>();
+  const versions = new Map<string, Buffer>();
+  let commits = 0;
+  const bytesOf = (content: Buffer | undefined) =>
+    content === undefined
+      ? undefined
+      : {
+          open: async function* () {
+            yield content;
+          },
+        };
+  const store: StreamStore = {
+    readKept: async () => ({
+      manifest: blobs.get('manifest'),
+      state: bytesOf(blobs.get('state')),
+      delta: blobs.get('deltaState'),
+    }),
+    keptVersion: {
+      // A version that is not there reads as an empty state, which is no baseline.
+      state: (versionId) => bytesOf(versions.get(versionId) ?? Buffer.alloc(0))!,
+      deltaState: async (versionId) => versions.get(versionId),
+    },
+    readManifestNow: async () => blobs.get('manifest'),
+    writer: {
+      mode: 'stream',
+      store: () => memoryStore(),
+      async commitData(finished) {
+        const versionIds: Record<string, string> = {};
+        for (const blob of finished) {
+          commits += 1;
+          const versionId = `2026-12-01T02:00:${String(commits).padStart(2, '0')}.0000000Z`;
+          blobs.set(blob.role, blob.content!);
+          versions.set(versionId, blob.content!);
+          versionIds[blob.role] = versionId;
+        }
+        return { committed: true, versionIds };
+      },
+      async commitManifest(content) {
+        blobs.set('manifest', content);
+        return { committed: true, versionIds: {} };
+      },
+    },
+  };
+  return { store, blobs };
+}
+
+describe('EXPORT_WRITE=stream, where the account keeps blob versions', () => {
+  it('compares with the state version the last manifest names when a run that stopped before its manifest replaced the state', async () => {
+    const { store, blobs } = versionedStreamStore();
+    const env = validEnv({ EXPORT_WRITE: 'stream' });
+    const invoke = async (directory: UserDirectory) => {
+      const logs: string[] = [];
+      const exportUsers = createExportUsersFunction({
+        env,
+        connect: async () => directory,
+        createTelemetry: () => recordingTelemetry().telemetry,
+        readBlob: async () => undefined,
+        openStreamStore: () => store,
+        now: () => new Date(),
+      });
+      const context = new InvocationContext({
+        functionName: exportUsers.name,
+        invocationId: `run-${logs.length}${Math.random().toString(16).slice(2, 8)}`,
+        logHandler: (_level, ...args) => logs.push(args.map(String).join(' ')),
+      });
+      await exportUsers.options.handler(timer, context);
+      return { logs, manifest: JSON.parse(blobs.get('manifest')!.toString('utf8')) as ExportManifest };
+    };
+    const first = await invoke(fakeDirectory(pages));
+    expect(first.manifest.blobs.state.versionId).toMatch(/^2026-12-01T02:00:\d\d\.0000000Z$/);
+    // A later run committed its state, then Storage failed before its manifest.
+    blobs.set('state', gzipSync('{"entraUserExportState":2,"runId":"stopped-run","properties":[]}\n'));
+    const changed = pages.map((page) =>
+      page.map((user) => (user['id'] === allUsers[3]!['id'] ? { ...user, mail: 'moved@contoso.com' } : user)),
+    );
+    const next = await invoke(fakeDirectory(changed));
+    expect(next.logs.join('\n')).toContain('is not the state the last manifest names');
+    expect(next.manifest.changes).toMatchObject({
+      compared: true,
+      sinceRunId: first.manifest.runId,
+      changed: 1,
+      added: 0,
+      removed: 0,
+    });
   });
 });
