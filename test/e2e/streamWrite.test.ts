@@ -94,6 +94,30 @@ async function startRelay(target: URL, refuse: (request: IncomingMessage) => boo
   };
 }
 
+/**
+ * A container with one published stream-mode export, then a second run held at its `page`th page
+ * while `meanwhile` happens (another writer's commit), then let go: what it printed, and what the
+ * container held before it.
+ */
+async function overlapped(
+  name: string,
+  page: number,
+  meanwhile: (container: ContainerClient) => Promise<void>,
+) {
+  const container = service.getContainerClient(name);
+  const settings = { ...STREAM, EXPORT_CONTAINER: container.containerName };
+  expect((await env.runExport(settings)).exitCode).toBe(0);
+  const before = await snapshot(container);
+  const hold = holdAtPage(page);
+  const running = env.runExport(settings);
+  await hold.atPage;
+  await meanwhile(container);
+  hold.release();
+  const outcome = await running;
+  expect(outcome.exitCode, outcome.output).toBe(0);
+  return { container, before, outcome };
+}
+
 /** Holds the listing at its `page`th page (1-based) until released. */
 function holdAtPage(page: number) {
   let release!: () => void;
@@ -254,20 +278,12 @@ describe('EXPORT_WRITE=stream', () => {
   });
 
   it('a run that finds a blob a later run committed publishes nothing more, and says so', async () => {
-    const container = service.getContainerClient('stream-newer-blob');
-    const settings = { ...STREAM, EXPORT_CONTAINER: container.containerName };
-    expect((await env.runExport(settings)).exitCode).toBe(0);
-    const before = await snapshot(container);
-    const hold = holdAtPage(3);
-    const running = env.runExport(settings);
-    await hold.atPage;
     // A run that started after this one is committing its blobs: its change report has landed.
-    await new Promise((resolve) => setTimeout(resolve, 20));
     const newer = Buffer.from('{"change":"added"}\n');
-    await commitAsRun(container, 'latest/changes.ndjson', newer, 'newer-run', new Date());
-    hold.release();
-    const outcome = await running;
-    expect(outcome.exitCode, outcome.output).toBe(0);
+    const { container, before, outcome } = await overlapped('stream-newer-blob', 3, async (target) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await commitAsRun(target, 'latest/changes.ndjson', newer, 'newer-run', new Date());
+    });
     expect(outcome.output).toContain('Not publishing: run newer-run, which started later');
     // The users blob was committed first; the manifest that would name it was not.
     expect(outcome.output).toContain(
@@ -283,25 +299,16 @@ describe('EXPORT_WRITE=stream', () => {
   });
 
   it("an earlier-started run's commit of a blob this run is still staging discards its blocks: this run publishes nothing, and says so", async () => {
-    const container = service.getContainerClient('stream-blocks-lost');
-    const settings = { ...STREAM, EXPORT_CONTAINER: container.containerName };
-    expect((await env.runExport(settings)).exitCode).toBe(0);
-    const before = await snapshot(container);
     // By page 8 more than a 2 MiB block of the users blob is staged.
-    const hold = holdAtPage(8);
-    const running = env.runExport(settings);
-    await hold.atPage;
-    const older = Buffer.from('[\n]\n');
-    await commitAsRun(
-      container,
-      'latest/users.json',
-      older,
-      'older-run',
-      new Date('2026-01-01T00:00:00.000Z'),
+    const { container, before, outcome } = await overlapped('stream-blocks-lost', 8, (target) =>
+      commitAsRun(
+        target,
+        'latest/users.json',
+        Buffer.from('[\n]\n'),
+        'older-run',
+        new Date('2026-01-01T00:00:00.000Z'),
+      ),
     );
-    hold.release();
-    const outcome = await running;
-    expect(outcome.exitCode, outcome.output).toBe(0);
     expect(outcome.output).toContain(
       "run older-run, which started earlier (2026-01-01T00:00:00.000Z), committed latest/users.json while this run wrote it, which discards this run's staged blocks; this run committed nothing",
     );
@@ -311,43 +318,22 @@ describe('EXPORT_WRITE=stream', () => {
   });
 
   it('a blob changed by something that is no run of this app stops the run as well', async () => {
-    const container = service.getContainerClient('stream-foreign-blob');
-    const settings = { ...STREAM, EXPORT_CONTAINER: container.containerName };
-    expect((await env.runExport(settings)).exitCode).toBe(0);
-    const manifestBefore = await container.getBlobClient('latest/manifest.json').getProperties();
-    const hold = holdAtPage(2);
-    const running = env.runExport(settings);
-    await hold.atPage;
-    await container.getBlockBlobClient('latest/users.json').upload('edited', 6);
-    hold.release();
-    const outcome = await running;
-    expect(outcome.exitCode, outcome.output).toBe(0);
+    const { container, before, outcome } = await overlapped('stream-foreign-blob', 2, async (target) => {
+      await target.getBlockBlobClient('latest/users.json').upload('edited', 6);
+    });
     expect(outcome.output).toContain(
       'latest/users.json was changed since this run started by something that names no run of this app',
     );
-    const manifestAfter = await container.getBlobClient('latest/manifest.json').getProperties();
-    expect(manifestAfter.etag).toBe(manifestBefore.etag);
+    const after = await snapshot(container);
+    expect(after.get('latest/manifest.json')!.etag).toBe(before.get('latest/manifest.json')!.etag);
   });
 
   it("a run replaces an earlier-started run's blob committed while it listed: newer wins", async () => {
-    const container = service.getContainerClient('stream-older-blob');
-    const settings = { ...STREAM, EXPORT_CONTAINER: container.containerName };
-    expect((await env.runExport(settings)).exitCode).toBe(0);
-    const hold = holdAtPage(2);
-    const running = env.runExport(settings);
-    await hold.atPage;
     // The change report is staged after the listing, so another run's commit of it loses nothing of this run's.
     const older = Buffer.from('{"change":"removed"}\n');
-    await commitAsRun(
-      container,
-      'latest/changes.ndjson',
-      older,
-      'older-run',
-      new Date('2026-01-01T00:00:00.000Z'),
+    const { container } = await overlapped('stream-older-blob', 2, (target) =>
+      commitAsRun(target, 'latest/changes.ndjson', older, 'older-run', new Date('2026-01-01T00:00:00.000Z')),
     );
-    hold.release();
-    const outcome = await running;
-    expect(outcome.exitCode, outcome.output).toBe(0);
     const reader = containerReader(container);
     const manifest: ExportManifest = await reader.manifest();
     const changes = await reader.blob('latest/changes.ndjson');
