@@ -25,7 +25,9 @@ import { applyDemoRuns } from '../sandbox/directory.js';
 import { startSandbox } from '../sandbox/sandbox.js';
 import type { ExportManifest } from '../src/export/manifest.js';
 import { createBindingBlobReader } from '../src/azure/blobStorage.js';
+import { nameInContainer } from '../src/export/blobLayout.js';
 import { createProductionExportUsers } from '../src/functions/exportUsers.js';
+import { registrationSettings } from '../src/config.js';
 import { settingOrDefault } from '../src/settings.js';
 import { STORAGE_CONNECTION } from '../src/storageConnection.js';
 
@@ -145,9 +147,7 @@ async function runConfigured(
       log,
     });
     endProgress();
-    const streamed =
-      exportUsers.options.extraOutputs === undefined ||
-      [exportUsers.options.extraOutputs].flat().length === 0;
+    const streamed = registrationSettings(settings).write === 'stream';
     const manifestBytes = streamed
       ? await streamedManifest(settings, exportUsers.outputs.latestManifest.path, invocationId)
       : outputs.get(exportUsers.outputs.latestManifest.path);
@@ -255,7 +255,7 @@ async function saveCopies(
   for (const [declaredPath, content] of outputs) {
     // The function's paths are fixed names, so each written path is its declared one.
     if (!written.some((blob) => blob.path === declaredPath)) continue;
-    const inContainer = declaredPath.slice(declaredPath.indexOf('/') + 1);
+    const inContainer = nameInContainer(declaredPath);
     const file = join(outDir, ...inContainer.split('/'));
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, content);

@@ -21,7 +21,7 @@ import type { Readable } from 'node:stream';
 import type { BlobClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 
 import { ExportError, PartlyCommittedError } from '../errors.js';
-import type { BlobLayout } from '../export/blobLayout.js';
+import { type BlobLayout, LAYOUT_OF_ROLE, nameInContainer } from '../export/blobLayout.js';
 import type { GzippedBytes } from '../export/changes.js';
 import type { ByteStore } from '../export/compressedOutput.js';
 import {
@@ -85,13 +85,7 @@ const STARTED_AT_METADATA = 'entrauserexportstartedat';
 
 type Role = DataBlobRole | 'manifest';
 
-const ROLE_PATHS: Record<Role, keyof BlobLayout> = {
-  users: 'latestUsers',
-  changes: 'latestChanges',
-  state: 'state',
-  deltaState: 'deltaState',
-  manifest: 'latestManifest',
-};
+const ROLE_PATHS: Record<Role, keyof BlobLayout> = { ...LAYOUT_OF_ROLE, manifest: 'latestManifest' };
 
 const statusOf = (error: unknown) => (error as { statusCode?: unknown }).statusCode;
 const codeOf = (error: unknown) => (error as { code?: unknown }).code;
@@ -112,10 +106,7 @@ export function createStreamStore(
     containerClient = blobServiceFor(env, connection).getContainerClient(path.slice(0, path.indexOf('/')));
     return containerClient;
   };
-  const nameOf = (role: Role) => {
-    const path = layout[ROLE_PATHS[role]];
-    return path.slice(path.indexOf('/') + 1);
-  };
+  const nameOf = (role: Role) => nameInContainer(layout[ROLE_PATHS[role]]);
   const blob = (role: Role) => container().getBlockBlobClient(nameOf(role));
   /** Each blob's ETag at the start; null when there was no such blob. */
   const startEtags = new Map<Role, string | null>();
@@ -269,16 +260,13 @@ export function createStreamStore(
         if (!conflict) {
           // A deadline or a lost answer: the commit may have landed all the same.
           const landed = await holderOf(role).catch(() => undefined);
-          if (landed?.run?.runId === run.runId && landed.run.startedAt === run.startedAt.toISOString()) {
+          if (landed !== undefined && isThisRun(landed.run, run))
             return { committed: true, versionId: landed.versionId };
-          }
           throw storageFailure(`committing ${nameOf(role)}`, error);
         }
         const holder = await holderOf(role);
         // The SDK retried a commit whose first attempt landed (its answer lost): the blob is this run's.
-        if (holder.run?.runId === run.runId && holder.run.startedAt === run.startedAt.toISOString()) {
-          return { committed: true, versionId: holder.versionId };
-        }
+        if (isThisRun(holder.run, run)) return { committed: true, versionId: holder.versionId };
         const older = holder.run !== undefined && isOlder(holder.run, run);
         // Another run's commit of this blob discarded this run's staged blocks: nothing to retry with.
         const blocksLost = code === 'InvalidBlockList';
@@ -334,6 +322,11 @@ export function createStreamStore(
     readManifestNow: () => readSmall('manifest', false),
     writer,
   };
+}
+
+/** Whether a blob's metadata names this very run: its own commit, landed. */
+function isThisRun(holder: NewerRun | undefined, run: CommittingRun): boolean {
+  return holder?.runId === run.runId && holder.startedAt === run.startedAt.toISOString();
 }
 
 /**

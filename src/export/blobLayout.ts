@@ -17,6 +17,19 @@ export interface BlobLayout {
   deltaState: string;
 }
 
+/** Each data blob's place in the layout (the manifest is `latestManifest`). */
+export const LAYOUT_OF_ROLE = {
+  users: 'latestUsers',
+  changes: 'latestChanges',
+  state: 'state',
+  deltaState: 'deltaState',
+} as const satisfies Record<string, keyof BlobLayout>;
+
+/** A binding path's blob name inside its container (`latest/users.json` of `entra-users/latest/users.json`). */
+export function nameInContainer(path: string): string {
+  return path.slice(path.indexOf('/') + 1);
+}
+
 export const LATEST_FOLDER = 'latest';
 
 export const MANIFEST_BLOB_NAME = 'manifest.json';

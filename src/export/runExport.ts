@@ -13,7 +13,7 @@ import { exportedProperties } from './columns.js';
 import { createOutputCollector } from './compressedOutput.js';
 import { type RebuiltUser, rebuiltUsers } from './deltaMerge.js';
 import { createSerializer, type GraphUser, lineProjector } from './formats.js';
-import { blobLayout, STATE_BLOB_PATH } from './blobLayout.js';
+import { blobLayout, nameInContainer, STATE_BLOB_PATH } from './blobLayout.js';
 import type { DataBlobRole, ExportWriter, FinishedBlob } from './exportWriter.js';
 import type { ListingIds } from './idSet.js';
 import { memoryWarning } from './memoryBudget.js';
@@ -209,7 +209,6 @@ export async function runExport(
   }
 
   const layout = blobLayout(config);
-  const inContainer = (path: string) => path.slice(path.indexOf('/') + 1);
   const finished: FinishedBlob[] = [
     { role: 'users', ...collected },
     { role: 'changes', ...report.stored },
@@ -224,7 +223,7 @@ export async function runExport(
   const record = (role: DataBlobRole, path: string): BlobRecord => {
     const blob = finished.find((candidate) => candidate.role === role)!;
     return {
-      name: inContainer(path),
+      name: nameInContainer(path),
       bytes: blob.bytes,
       sha256: blob.sha256,
       ...(deps.writer.mode === 'stream' ? { versionId: data.versionIds[role] ?? null } : {}),

@@ -21,9 +21,9 @@ import {
   telemetrySettings,
 } from '../config.js';
 import { errorCodeOf, PartlyCommittedError, redactedError, toError } from '../errors.js';
-import { type BlobLayout, blobLayout } from '../export/blobLayout.js';
+import { type BlobLayout, blobLayout, LAYOUT_OF_ROLE, nameInContainer } from '../export/blobLayout.js';
 import { memoryStore } from '../export/compressedOutput.js';
-import type { DataBlobRole, ExportWriter } from '../export/exportWriter.js';
+import type { ExportWriter } from '../export/exportWriter.js';
 import { handOverTooLarge } from '../export/memoryBudget.js';
 import { type RunExportDependencies, runExport, type UserDirectory } from '../export/runExport.js';
 import type { Env } from '../settings.js';
@@ -181,13 +181,6 @@ export function createExportUsersFunction(deps: ExportUsersDependencies): Export
   };
 }
 
-const OUTPUT_OF_ROLE: Record<DataBlobRole, keyof BlobLayout> = {
-  users: 'latestUsers',
-  changes: 'latestChanges',
-  state: 'state',
-  deltaState: 'deltaState',
-};
-
 /**
  * EXPORT_WRITE=bindings: every blob kept in memory and handed to the host with the manifest, when
  * the handler returns; the host writes them (concurrently, without conditions).
@@ -198,12 +191,11 @@ function bindingsWriter(
   layout: BlobLayout,
 ): ExportWriter {
   const contents = new Map<keyof BlobLayout, Buffer>();
-  const inContainer = (path: string) => path.slice(path.indexOf('/') + 1);
   return {
     mode: 'bindings',
     store: () => memoryStore(),
     async commitData(blobs) {
-      for (const blob of blobs) contents.set(OUTPUT_OF_ROLE[blob.role], blob.content ?? Buffer.alloc(0));
+      for (const blob of blobs) contents.set(LAYOUT_OF_ROLE[blob.role], blob.content ?? Buffer.alloc(0));
       return { committed: true, versionIds: {} };
     },
     async commitManifest(manifest) {
@@ -211,7 +203,7 @@ function bindingsWriter(
       // Every output travels to the host in one gRPC message: their sum, not each blob, must fit.
       const tooLarge = handOverTooLarge(
         [...contents].map(([output, content]) => ({
-          name: inContainer(layout[output]),
+          name: nameInContainer(layout[output]),
           bytes: content.length,
         })),
       );
