@@ -6,9 +6,11 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -24,7 +26,8 @@ import {
 import { applyDemoRuns } from '../sandbox/directory.js';
 import { startSandbox } from '../sandbox/sandbox.js';
 import type { ExportManifest } from '../src/export/manifest.js';
-import { createBindingBlobReader } from '../src/azure/blobStorage.js';
+import { blobServiceFor, createBindingBlobReader } from '../src/azure/blobStorage.js';
+import { blobChunks } from '../src/azure/streamExport.js';
 import { nameInContainer } from '../src/export/blobLayout.js';
 import { createProductionExportUsers } from '../src/functions/exportUsers.js';
 import { registrationSettings } from '../src/config.js';
@@ -221,7 +224,12 @@ async function streamedManifest(
 ): Promise<Buffer | undefined> {
   const content = await createBindingBlobReader(settings, STORAGE_CONNECTION)(path);
   if (content === undefined) return undefined;
-  const runId = (JSON.parse(content.toString('utf8')) as { runId?: unknown }).runId;
+  let runId: unknown;
+  try {
+    runId = (JSON.parse(content.toString('utf8')) as { runId?: unknown }).runId;
+  } catch {
+    return undefined; // Not a manifest this run wrote.
+  }
   return typeof runId === 'string' && runId.startsWith(invocationId) ? content : undefined;
 }
 
@@ -232,14 +240,13 @@ async function saveStreamedCopies(
   container: string,
   names: readonly string[],
 ): Promise<string[]> {
-  const read = createBindingBlobReader(settings, STORAGE_CONNECTION);
+  // Streamed to the file: a users blob of gigabytes is neither held nor cut off by a read deadline.
+  const blobs = blobServiceFor(settings, STORAGE_CONNECTION).getContainerClient(container);
   const saved: string[] = [];
   for (const name of names) {
-    const content = await read(`${container}/${name}`);
-    if (content === undefined) continue;
     const file = join(outDir, ...name.split('/'));
     await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, content);
+    await pipeline(Readable.from(blobChunks(blobs.getBlobClient(name), name)), createWriteStream(file));
     saved.push(name);
   }
   return saved;

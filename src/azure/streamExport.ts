@@ -31,6 +31,7 @@ import {
   type DataBlobRole,
   type ExportWriter,
 } from '../export/exportWriter.js';
+import { INSTANT, RUN_ID } from '../export/publicationGuard.js';
 import { type NewerRun, startedLater } from '../export/runIdentity.js';
 import type { Env } from '../settings.js';
 import { BLOB_READ_DEADLINE_MS, blobServiceFor } from './blobStorage.js';
@@ -290,12 +291,15 @@ export function createStreamStore(
       const properties = await blob(role).getProperties({
         abortSignal: AbortSignal.timeout(BLOB_READ_DEADLINE_MS),
       });
+      // Read back from Storage, so checked: a value of another shape names no run of this app.
       const runId = properties.metadata?.[RUN_ID_METADATA];
       const startedAt = properties.metadata?.[STARTED_AT_METADATA];
+      const named =
+        runId !== undefined && RUN_ID.test(runId) && startedAt !== undefined && INSTANT.test(startedAt);
       return {
         etag: properties.etag ?? null,
         versionId: properties.versionId,
-        run: runId !== undefined && startedAt !== undefined ? { runId, startedAt } : undefined,
+        run: named ? { runId, startedAt } : undefined,
       };
     } catch (error) {
       if (statusOf(error) === 404) return { etag: null, versionId: undefined, run: undefined };
@@ -407,6 +411,11 @@ async function downloadWhole(
       return codeOf(error) === 'ContainerNotFound' ? 'container missing' : undefined;
     throw error;
   }
+}
+
+/** A blob's bytes as they arrive, however large, with the same deadline on silence (the runner's copies). */
+export function blobChunks(blob: BlobClient, name: string): AsyncGenerator<Uint8Array> {
+  return pinnedStream(blob, undefined, name);
 }
 
 /**

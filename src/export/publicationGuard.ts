@@ -46,7 +46,8 @@ export interface GuardDecision {
   limit: string;
 }
 
-const RUN_ID = /^[A-Za-z0-9-]{1,64}$/;
+/** A run id as a run writes it (an invocation id, `-rN` on a retry). */
+export const RUN_ID = /^[A-Za-z0-9-]{1,64}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const VERSION_ID = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,7})?Z$/;
 const string = (value: unknown, pattern?: RegExp) =>
@@ -60,7 +61,8 @@ const count = (value: unknown) =>
 const size = (value: unknown) =>
   typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 /** A time as a run writes it (`Date.toISOString`); anything else Date.parse would guess at is not taken. */
-const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
+/** A time as a run writes it (`Date.toISOString`). */
+export const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
 const record = (value: unknown) =>
   (typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {}) as Record<
     string,

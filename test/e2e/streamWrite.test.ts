@@ -319,7 +319,10 @@ describe('EXPORT_WRITE=stream', () => {
 
   it('a blob changed by something that is no run of this app stops the run as well', async () => {
     const { container, before, outcome } = await overlapped('stream-foreign-blob', 2, async (target) => {
-      await target.getBlockBlobClient('latest/users.json').upload('edited', 6);
+      // Metadata of another shape than a run writes (read back from Storage, so checked) names no run.
+      await target.getBlockBlobClient('latest/users.json').upload('edited', 6, {
+        metadata: { entrauserexportrunid: 'x'.repeat(80), entrauserexportstartedat: 'tomorrow' },
+      });
     });
     expect(outcome.output).toContain(
       'latest/users.json was changed since this run started by something that names no run of this app',
