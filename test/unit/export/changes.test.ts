@@ -2,6 +2,7 @@ import { gzipSync } from 'node:zlib';
 
 import { describe, expect, it } from 'vitest';
 
+import { ExportError } from '../../../src/errors.js';
 import {
   type ChangeLine,
   changeLines,
@@ -188,5 +189,31 @@ describe('the change report', () => {
     expect(await PreviousState.read(legacy, PROPERTIES)).toMatchObject({
       reason: expect.stringMatching(/written by another version/) as unknown,
     });
+  });
+});
+
+describe('a kept state read as a stream', () => {
+  it('fails the run when Storage fails mid-read, instead of taking the state for no baseline', async () => {
+    const whole = state(Array.from({ length: 3000 }, (_, n) => user(n)));
+    const failing = {
+      async *open() {
+        yield whole.subarray(0, 1000);
+        throw new ExportError(
+          'EXPORT_WRITE=stream: reading state/users.ndjson.gz failed: (HTTP 503 ServerBusy)',
+          {
+            code: 'StorageUnavailable',
+          },
+        );
+      },
+    };
+    await expect(PreviousState.read(failing, PROPERTIES)).rejects.toThrow(/HTTP 503 ServerBusy/);
+    // Bytes that are not a state are still no baseline, with the reason.
+    const broken = {
+      async *open() {
+        yield whole.subarray(0, 1000);
+      },
+    };
+    const read = await PreviousState.read(broken, PROPERTIES);
+    expect('reason' in read && read.reason).toMatch(/not usable|could not be read/);
   });
 });
